@@ -1,0 +1,1 @@
+"""Users, teams, roles, permissions, API tokens and the audit log."""

@@ -1,0 +1,30 @@
+"""The audit log: one row for every change, written in the same transaction as the change."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.orm import Session
+
+from kesu.accounts.models import AuditLog
+from kesu.clock import Clock
+
+if TYPE_CHECKING:
+    from kesu.accounts.service import Actor
+
+
+def record_audit(session: Session, clock: Clock, actor: Actor, action: str, entity: str,
+                 entity_id: object, changes: dict[str, Any]) -> None:
+    session.add(AuditLog(at=clock.now(), actor_id=actor.user_id, actor_label=actor.label,
+                         action=action, entity=entity, entity_id=str(entity_id),
+                         changes=_jsonable(changes)))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)

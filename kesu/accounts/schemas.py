@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class UserCreate(Strict):
+    username: str = Field(min_length=2, max_length=64)
+    password: str = Field(min_length=8, max_length=256)
+    role: str
+    team: str | None = Field(default=None, description="team code")
+    display_name: str = Field(default="", max_length=128)
+    email: str | None = Field(default=None, max_length=255)
+    phone: str | None = Field(default=None, max_length=32)
+
+
+class UserOut(BaseModel):
+    id: int
+    username: str
+    display_name: str
+    role: str
+    team: str | None
+    email: str | None
+    is_active: bool
+    created_at: datetime
+
+
+class TeamCreate(Strict):
+    code: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=128)
+    name_en: str = Field(default="", max_length=128)
+    parent_id: int | None = None
+
+
+class TeamOut(BaseModel):
+    id: int
+    code: str
+    name: str
+    name_en: str
+    parent_id: int | None
+    is_active: bool
+
+
+class TokenCreate(Strict):
+    name: str = Field(default="", max_length=128)
+
+
+class TokenOut(BaseModel):
+    token: str

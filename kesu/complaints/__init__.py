@@ -1,0 +1,1 @@
+"""The complaint, its timeline and the 8-stage lifecycle."""

@@ -1,0 +1,53 @@
+"""One access helper per object, used by the API and the pages alike."""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, or_, select, true
+from sqlalchemy.orm import Session
+
+from kesu.accounts.models import User
+from kesu.accounts.roles import ALL_DATA_ROLES, Permission, Role, can
+from kesu.complaints.models import Complaint
+from kesu.errors import Forbidden, NotFound
+
+
+def scope_filter(user: User) -> ColumnElement[bool]:
+    """Which complaints a user may see: all, or their team's, the unassigned pool and their own."""
+    if Role(user.role) in ALL_DATA_ROLES:
+        return true()
+    clauses = [Complaint.team_id.is_(None), Complaint.assignee_id == user.id]
+    if user.team_id is not None:
+        clauses.append(Complaint.team_id == user.team_id)
+    return or_(*clauses)
+
+
+def lookup(session: Session, ref: str | int) -> Complaint | None:
+    text = str(ref).strip()
+    if text.isdigit():
+        return session.get(Complaint, int(text))
+    return session.scalar(select(Complaint).where(Complaint.number == text.upper()))
+
+
+def get_complaint_for_user(session: Session, user: User, ref: str | int,
+                           permission: Permission = Permission.complaint_read) -> Complaint:
+    """The complaint ``ref`` (id or number) if ``user`` may see it; 404 otherwise (no leaks)."""
+    complaint = lookup(session, ref)
+    if complaint is None or not _in_scope(user, complaint):
+        raise NotFound(f"没有这个投诉: {ref} (no such complaint)", field="id")
+    require(user, permission)
+    return complaint
+
+
+def require(user: User, permission: Permission) -> None:
+    if not can(user.role, permission):
+        raise Forbidden(f"角色 {user.role} 无权执行此操作 (needs {permission.value})")
+
+
+def _in_scope(user: User, complaint: Complaint) -> bool:
+    if Role(user.role) in ALL_DATA_ROLES:
+        return True
+    return (
+        complaint.team_id is None
+        or complaint.assignee_id == user.id
+        or (user.team_id is not None and complaint.team_id == user.team_id)
+    )

@@ -1,0 +1,187 @@
+"""Reading complaints: the filtered list with keyset pagination, the timeline, the output shape."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.orm import Session
+
+from kesu.accounts.models import Team, User
+from kesu.complaints.access import scope_filter
+from kesu.complaints.models import Complaint, ComplaintEvent, Stage
+from kesu.errors import InvalidInput
+
+
+@dataclass
+class ComplaintFilters:
+    stage: str | None = None
+    team: str | None = None
+    assignee: str | None = None
+    severity: str | None = None
+    q: str | None = None
+    overdue: bool | None = None
+    open: bool | None = None
+    channel: str | None = None
+    customer_id: int | None = None
+
+
+def _encode_cursor(values: list[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if not isinstance(values, list):
+            raise ValueError
+        return values
+    except (ValueError, json.JSONDecodeError):
+        raise InvalidInput("cursor 无效 (invalid cursor)", field="cursor") from None
+
+
+def list_complaints(session: Session, user: User, filters: ComplaintFilters, now: datetime,
+                    limit: int = 50, cursor: str | None = None) -> tuple[list[Complaint], str | None]:
+    """A page of complaints, newest first (or most overdue first), with an opaque next cursor.
+
+    Keyset pagination: the cost of a page does not grow with the number of complaints.
+    """
+    stmt = select(Complaint).where(scope_filter(user))
+    stmt = _apply_filters(session, stmt, filters, now, user)
+    by_due = bool(filters.overdue)
+    if cursor:
+        values = _decode_cursor(cursor)
+        try:
+            if by_due:
+                due = datetime.fromisoformat(values[0])
+                stmt = stmt.where(or_(Complaint.due_at > due,
+                                      and_(Complaint.due_at == due, Complaint.id > int(values[1]))))
+            else:
+                stmt = stmt.where(Complaint.id < int(values[0]))
+        except (IndexError, TypeError, ValueError):
+            raise InvalidInput("cursor 无效 (invalid cursor)", field="cursor") from None
+    order = (Complaint.due_at.asc(), Complaint.id.asc()) if by_due else (Complaint.id.desc(),)
+    rows = list(session.scalars(stmt.order_by(*order).limit(limit + 1)).unique())
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = _encode_cursor(
+            [last.due_at.isoformat(), last.id] if by_due and last.due_at else [last.id])
+    return rows, next_cursor
+
+
+def _apply_filters(session: Session, stmt: Select[tuple[Complaint]], f: ComplaintFilters,
+                   now: datetime, user: User) -> Select[tuple[Complaint]]:
+    if f.stage:
+        if session.get(Stage, f.stage) is None:
+            raise InvalidInput(f"没有这个阶段: {f.stage} (unknown stage)", field="stage")
+        stmt = stmt.where(Complaint.stage == f.stage)
+    if f.team:
+        if f.team == "none":
+            stmt = stmt.where(Complaint.team_id.is_(None))
+        else:
+            team_id = f.team if f.team.isdigit() else session.scalar(
+                select(Team.id).where(Team.code == f.team))
+            if team_id is None:
+                raise InvalidInput(f"没有这个团队: {f.team} (unknown team)", field="team")
+            stmt = stmt.where(Complaint.team_id == int(team_id))
+    if f.assignee:
+        if f.assignee == "none":
+            stmt = stmt.where(Complaint.assignee_id.is_(None))
+        else:
+            ref = f.assignee
+            user_id = user.id if ref == "me" else (int(ref) if ref.isdigit() else session.scalar(
+                select(User.id).where(User.username == ref)))
+            if user_id is None:
+                raise InvalidInput(f"没有这个用户: {ref} (unknown assignee)", field="assignee")
+            stmt = stmt.where(Complaint.assignee_id == user_id)
+    if f.severity:
+        stmt = stmt.where(Complaint.severity == f.severity)
+    if f.channel:
+        stmt = stmt.where(Complaint.channel == f.channel)
+    if f.customer_id:
+        stmt = stmt.where(Complaint.customer_id == f.customer_id)
+    if f.open is not None:
+        stmt = stmt.where(Complaint.is_open.is_(f.open))
+    if f.overdue:
+        stmt = stmt.where(Complaint.is_open.is_(True), Complaint.due_at.is_not(None),
+                          Complaint.due_at < now)
+    elif f.overdue is False:
+        stmt = stmt.where(or_(Complaint.due_at.is_(None), Complaint.due_at >= now))
+    if f.q:
+        text = f.q.strip()
+        if text.upper().startswith("TS") and "-" in text:
+            stmt = stmt.where(Complaint.number == text.upper())
+        else:
+            like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            stmt = stmt.where(or_(Complaint.title.like(like, escape="\\"),
+                                  Complaint.order_no == text,
+                                  Complaint.content.like(like, escape="\\")))
+    return stmt
+
+
+def timeline_of(session: Session, complaint: Complaint, public_only: bool = False
+                ) -> list[ComplaintEvent]:
+    stmt = select(ComplaintEvent).where(ComplaintEvent.complaint_id == complaint.id)
+    if public_only:
+        stmt = stmt.where(ComplaintEvent.visibility == "public")
+    return list(session.scalars(stmt.order_by(ComplaintEvent.id)))
+
+
+def stage_names(session: Session) -> dict[str, Stage]:
+    return {s.code: s for s in session.scalars(select(Stage).order_by(Stage.position))}
+
+
+def mask_phone(phone: str | None) -> str | None:
+    if not phone or len(phone) < 7:
+        return phone
+    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
+
+
+def mask_email(email: str | None) -> str | None:
+    if not email or "@" not in email:
+        return email
+    local, _, domain = email.partition("@")
+    return local[:1] + "***@" + domain
+
+
+def to_out(c: Complaint, stages: dict[str, Stage], base_url: str, now: datetime,
+           masked: bool = False) -> dict[str, Any]:
+    cust = c.customer
+    stage = stages.get(c.stage)
+    return {
+        "id": c.id, "number": c.number, "title": c.title, "content": c.content,
+        "channel": c.channel, "stage": c.stage, "stage_name": stage.name if stage else c.stage,
+        "severity": c.severity, "priority": c.priority,
+        "category": {"id": c.category.id, "path": c.category.path} if c.category else None,
+        "team": {"id": c.team.id, "code": c.team.code, "name": c.team.name} if c.team else None,
+        "assignee": ({"id": c.assignee.id, "username": c.assignee.username,
+                      "name": c.assignee.label} if c.assignee else None),
+        "customer": {
+            "id": cust.id, "name": cust.name,
+            "phone": mask_phone(cust.phone) if masked else cust.phone,
+            "email": mask_email(cust.email) if masked else cust.email,
+            "tier": cust.tier, "region": cust.region, "external_id": cust.external_id,
+        },
+        "order_no": c.order_no, "product": c.product, "remedy": c.remedy, "tags": c.tags or [],
+        "custom_fields": c.custom_fields or {}, "outputs": c.outputs or {},
+        "tracking_url": f"{base_url.rstrip('/')}/t/{c.tracking_token}",
+        "received_at": c.received_at, "first_response_at": c.first_response_at,
+        "resolved_at": c.resolved_at, "closed_at": c.closed_at, "due_at": c.due_at,
+        "overdue": bool(c.is_open and c.due_at is not None and c.due_at < now),
+        "repeat_of": c.repeat_of_id,
+        "merged_into": c.merged_into_id,
+        "reopen_count": c.reopen_count, "version": c.version,
+        "created_at": c.created_at, "updated_at": c.updated_at,
+    }
+
+
+def event_out(e: ComplaintEvent) -> dict[str, Any]:
+    return {"id": e.id, "at": e.at, "kind": e.kind, "visibility": e.visibility,
+            "actor_kind": e.actor_kind, "actor": e.actor_label, "body": e.body, "data": e.data}

@@ -1,0 +1,172 @@
+"""Request and response shapes of the complaint API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+
+from kesu.complaints.enums import Channel, Remedy, Tier
+from kesu.taxonomy.enums import Severity
+
+PHONE_PATTERN = r"^\+?[0-9][0-9\- ]{4,19}$"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class CustomerIn(Strict):
+    name: str = Field(min_length=1, max_length=128)
+    phone: str | None = Field(default=None, pattern=PHONE_PATTERN)
+    email: EmailStr | None = None
+    tier: Tier = Tier.standard
+    region: str | None = Field(default=None, max_length=64)
+    external_id: str | None = Field(default=None, max_length=128)
+
+    @model_validator(mode="after")
+    def _reachable(self) -> CustomerIn:
+        if not (self.phone or self.email or self.external_id):
+            raise ValueError("customer needs a phone, an email or an external_id (至少填写电话或邮箱)")
+        return self
+
+
+class ComplaintCreate(Strict):
+    channel: Channel
+    customer: CustomerIn
+    title: str | None = Field(default=None, max_length=200)
+    content: str = Field(min_length=1, max_length=20000)
+    order_no: str | None = Field(default=None, max_length=64)
+    product: str | None = Field(default=None, max_length=128)
+    remedy: Remedy | None = None
+    category: str | None = Field(default=None, max_length=255, description="category path or id")
+    severity: Severity | None = None
+    priority: int | None = Field(default=None, ge=1, le=4)
+    tags: list[str] = Field(default_factory=list, max_length=20)
+    custom_fields: dict[str, Any] = Field(default_factory=dict)
+    received_at: datetime | None = None
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, tags: list[str]) -> list[str]:
+        cleaned = [t.strip() for t in tags if t.strip()]
+        if any(len(t) > 32 for t in cleaned):
+            raise ValueError("a tag has at most 32 characters")
+        return sorted(set(cleaned))
+
+
+class ComplaintUpdate(Strict):
+    version: int
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    category: str | None = Field(default=None, max_length=255)
+    severity: Severity | None = None
+    priority: int | None = Field(default=None, ge=1, le=4)
+    tags: list[str] | None = Field(default=None, max_length=20)
+    custom_fields: dict[str, Any] | None = None
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class TransitionIn(BaseModel):
+    """``{"to", "version", …outputs}``; outputs may also be nested under ``outputs``."""
+
+    model_config = ConfigDict(extra="allow", str_strip_whitespace=True)
+
+    to: str = Field(min_length=1, max_length=32)
+    version: int
+    comment: str | None = Field(default=None, max_length=5000)
+    message: str | None = Field(default=None, max_length=5000, description="text sent to the customer")
+    outputs: dict[str, str] = Field(default_factory=dict)
+
+    def all_outputs(self) -> dict[str, Any]:
+        merged: dict[str, Any] = dict(self.model_extra or {})
+        merged.update(self.outputs)
+        return merged
+
+
+class NoteIn(Strict):
+    body: str = Field(min_length=1, max_length=20000)
+    public: bool = Field(default=False, description="true: a message the customer sees")
+    version: int | None = None
+
+
+class AssignIn(Strict):
+    version: int
+    team_id: int | None = None
+    team: str | None = Field(default=None, description="team code, instead of team_id")
+    assignee_id: int | None = None
+    assignee: str | None = Field(default=None, description="username, instead of assignee_id")
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class ReopenIn(Strict):
+    version: int
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class MergeIn(Strict):
+    version: int
+    into: str = Field(min_length=1, description="id or number of the complaint to keep")
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class CustomerResponseIn(Strict):
+    accept: bool
+    comment: str | None = Field(default=None, max_length=5000)
+
+
+class Ref(BaseModel):
+    id: int
+    code: str | None = None
+    name: str
+
+
+class ComplaintOut(BaseModel):
+    id: int
+    number: str
+    title: str
+    content: str
+    channel: str
+    stage: str
+    stage_name: str
+    severity: str
+    priority: int
+    category: dict[str, Any] | None
+    team: dict[str, Any] | None
+    assignee: dict[str, Any] | None
+    customer: dict[str, Any]
+    order_no: str | None
+    product: str | None
+    remedy: str | None
+    tags: list[str]
+    custom_fields: dict[str, Any]
+    outputs: dict[str, Any]
+    tracking_url: str
+    received_at: datetime
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    due_at: datetime | None
+    overdue: bool
+    repeat_of: int | None
+    merged_into: int | None
+    reopen_count: int
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class ComplaintPage(BaseModel):
+    items: list[ComplaintOut]
+    next_cursor: str | None
+
+
+class EventOut(BaseModel):
+    id: int
+    at: datetime
+    kind: str
+    visibility: str
+    actor_kind: str
+    actor: str
+    body: str
+    data: dict[str, Any]

@@ -1,0 +1,1 @@
+"""Default configuration data (stages, categories, teams, form fields), editable by admins."""

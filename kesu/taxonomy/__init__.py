@@ -1,0 +1,1 @@
+"""The 3-level category tree, severity and priority."""

@@ -1,0 +1,1 @@
+"""The app factory, auth/session/CSRF plumbing, layout templates and static files."""

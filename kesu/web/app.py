@@ -1,0 +1,65 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+from starlette.middleware.sessions import SessionMiddleware
+
+from kesu import __version__
+from kesu.accounts.api import router as accounts_api
+from kesu.clock import Clock, SystemClock
+from kesu.complaints.api import router as complaints_api
+from kesu.config import Settings, get_settings
+from kesu.db import Database
+from kesu.taxonomy.api import router as taxonomy_api
+from kesu.web import docs, errors
+from kesu.web.middleware import BodySizeLimit
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None,
+               db: Database | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(title="kesu 客诉", version=__version__, docs_url=None, redoc_url=None,
+                  openapi_url="/openapi.json",
+                  description="Customer complaint management: intake, triage, closed loop, SLA.")
+    app.state.settings = settings
+    app.state.clock = clock or SystemClock()
+    app.state.db = db or Database(settings.database_url, settings.db_pool_size)
+
+    errors.install(app)
+    docs.install(app)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(complaints_api)
+    app.include_router(accounts_api)
+    app.include_router(taxonomy_api)
+    _include_views(app)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> JSONResponse:
+        try:
+            with app.state.db.session(write=False) as session:
+                session.execute(text("SELECT 1"))
+        except Exception as exc:  # the probe must answer, not crash
+            return JSONResponse({"status": "error", "database": str(exc)[:200]}, status_code=503)
+        return JSONResponse({"status": "ok", "version": __version__})
+
+    app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="kesu",
+                       same_site="lax", https_only=settings.base_url.startswith("https"),
+                       max_age=12 * 3600)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app
+
+
+def _include_views(app: FastAPI) -> None:
+    """HTML pages; each domain has its own ``views.py``."""
+    from kesu.web import views as web_views
+
+    for router in web_views.routers():
+        app.include_router(router)
