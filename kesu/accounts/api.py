@@ -18,9 +18,16 @@ router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
 
 def user_out(user: User) -> dict[str, Any]:
-    return {"id": user.id, "username": user.username, "display_name": user.display_name,
-            "role": user.role, "team": user.team.code if user.team else None,
-            "email": user.email, "is_active": user.is_active, "created_at": user.created_at}
+    return {
+        "id": user.id,
+        "username": user.username,
+        "display_name": user.display_name,
+        "role": user.role,
+        "team": user.team.code if user.team else None,
+        "email": user.email,
+        "is_active": user.is_active,
+        "created_at": user.created_at,
+    }
 
 
 @router.get("/me", response_model=UserOut)
@@ -35,13 +42,22 @@ def list_users(session: ReadSession, user: UserR) -> list[dict[str, Any]]:
 
 
 @router.post("/users", status_code=status.HTTP_201_CREATED, response_model=UserOut)
-def create_user(body: UserCreate, session: WriteSession, user: UserW,
-                clock: ClockDep) -> dict[str, Any]:
+def create_user(
+    body: UserCreate, session: WriteSession, user: UserW, clock: ClockDep
+) -> dict[str, Any]:
     require(user, Permission.admin)
-    created = service.create_user(session, clock, actor_for(user), username=body.username,
-                                  password=body.password, role=body.role, team_code=body.team,
-                                  display_name=body.display_name, email=body.email,
-                                  phone=body.phone)
+    created = service.create_user(
+        session,
+        clock,
+        actor_for(user),
+        username=body.username,
+        password=body.password,
+        role=body.role,
+        team_code=body.team,
+        display_name=body.display_name,
+        email=body.email,
+        phone=body.phone,
+    )
     session.commit()
     return user_out(created)
 
@@ -54,15 +70,17 @@ def list_teams(session: ReadSession, user: UserR) -> list[Team]:
 @router.post("/teams", status_code=status.HTTP_201_CREATED, response_model=TeamOut)
 def create_team(body: TeamCreate, session: WriteSession, user: UserW, clock: ClockDep) -> Team:
     require(user, Permission.admin)
-    team = service.create_team(session, clock, actor_for(user), body.code, body.name,
-                               body.name_en, body.parent_id)
+    team = service.create_team(
+        session, clock, actor_for(user), body.code, body.name, body.name_en, body.parent_id
+    )
     session.commit()
     return team
 
 
 @router.post("/tokens", status_code=status.HTTP_201_CREATED, response_model=TokenOut)
-def create_token(body: TokenCreate, session: WriteSession, user: UserW,
-                 clock: ClockDep) -> dict[str, str]:
+def create_token(
+    body: TokenCreate, session: WriteSession, user: UserW, clock: ClockDep
+) -> dict[str, str]:
     """A new API token for the caller; shown once."""
     token = service.create_token(session, clock, actor_for(user), user, body.name)
     session.commit()

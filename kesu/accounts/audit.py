@@ -13,11 +13,26 @@ if TYPE_CHECKING:
     from kesu.accounts.service import Actor
 
 
-def record_audit(session: Session, clock: Clock, actor: Actor, action: str, entity: str,
-                 entity_id: object, changes: dict[str, Any]) -> None:
-    session.add(AuditLog(at=clock.now(), actor_id=actor.user_id, actor_label=actor.label,
-                         action=action, entity=entity, entity_id=str(entity_id),
-                         changes=_jsonable(changes)))
+def record_audit(
+    session: Session,
+    clock: Clock,
+    actor: Actor,
+    action: str,
+    entity: str,
+    entity_id: object,
+    changes: dict[str, Any],
+) -> None:
+    session.add(
+        AuditLog(
+            at=clock.now(),
+            actor_id=actor.user_id,
+            actor_label=actor.label,
+            action=action,
+            entity=entity,
+            entity_id=str(entity_id),
+            changes=_jsonable(changes),
+        )
+    )
 
 
 def _jsonable(value: Any) -> Any:

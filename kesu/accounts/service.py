@@ -61,22 +61,34 @@ def verify_password(password_hash: str, password: str) -> bool:
 
 def validate_password(password: str) -> None:
     if len(password) < 8:
-        raise InvalidInput("密码至少 8 位 (password must have at least 8 characters)", field="password")
+        raise InvalidInput(
+            "密码至少 8 位 (password must have at least 8 characters)", field="password"
+        )
 
 
-def create_team(session: Session, clock: Clock, actor: Actor, code: str, name: str,
-                name_en: str = "", parent_id: int | None = None) -> Team:
+def create_team(
+    session: Session,
+    clock: Clock,
+    actor: Actor,
+    code: str,
+    name: str,
+    name_en: str = "",
+    parent_id: int | None = None,
+) -> Team:
     if not re.fullmatch(r"[a-z0-9_\-]{1,64}", code):
         raise InvalidInput("团队代码只能包含小写字母、数字、_ 和 - (team code)", field="code")
     if not name.strip():
         raise InvalidInput("团队名称不能为空 (name is required)", field="name")
     if session.scalar(select(Team.id).where(Team.code == code)):
         raise Conflict(f"团队代码已存在: {code} (team code exists)", field="code")
-    team = Team(code=code, name=name.strip(), name_en=name_en, parent_id=parent_id,
-                created_at=clock.now())
+    team = Team(
+        code=code, name=name.strip(), name_en=name_en, parent_id=parent_id, created_at=clock.now()
+    )
     session.add(team)
     session.flush()
-    record_audit(session, clock, actor, "team.create", "team", team.id, {"code": code, "name": name})
+    record_audit(
+        session, clock, actor, "team.create", "team", team.id, {"code": code, "name": name}
+    )
     return team
 
 
@@ -87,9 +99,19 @@ def team_by_code(session: Session, code: str) -> Team:
     return team
 
 
-def create_user(session: Session, clock: Clock, actor: Actor, *, username: str, password: str,
-                role: str, team_code: str | None = None, display_name: str = "",
-                email: str | None = None, phone: str | None = None) -> User:
+def create_user(
+    session: Session,
+    clock: Clock,
+    actor: Actor,
+    *,
+    username: str,
+    password: str,
+    role: str,
+    team_code: str | None = None,
+    display_name: str = "",
+    email: str | None = None,
+    phone: str | None = None,
+) -> User:
     if not USERNAME_RE.match(username):
         raise InvalidInput("用户名需 2-64 位字母数字 (invalid username)", field="username")
     validate_password(password)
@@ -100,13 +122,27 @@ def create_user(session: Session, clock: Clock, actor: Actor, *, username: str, 
     if session.scalar(select(User.id).where(User.username == username)):
         raise Conflict(f"用户名已存在: {username} (username exists)", field="username")
     team = team_by_code(session, team_code) if team_code else None
-    user = User(username=username, password_hash=hash_password(password), role=role,
-                team_id=team.id if team else None, display_name=display_name or username,
-                email=email, phone=phone, created_at=clock.now())
+    user = User(
+        username=username,
+        password_hash=hash_password(password),
+        role=role,
+        team_id=team.id if team else None,
+        display_name=display_name or username,
+        email=email,
+        phone=phone,
+        created_at=clock.now(),
+    )
     session.add(user)
     session.flush()
-    record_audit(session, clock, actor, "user.create", "user", user.id,
-                 {"username": username, "role": role, "team": team_code})
+    record_audit(
+        session,
+        clock,
+        actor,
+        "user.create",
+        "user",
+        user.id,
+        {"username": username, "role": role, "team": team_code},
+    )
     return user
 
 
@@ -125,8 +161,15 @@ def _digest(token: str) -> str:
 def create_token(session: Session, clock: Clock, actor: Actor, user: User, name: str = "") -> str:
     """Returns the plain token; only its digest is kept."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=user.id, name=name, token_hash=_digest(token),
-                         prefix=token[:12], created_at=clock.now()))
+    session.add(
+        ApiToken(
+            user_id=user.id,
+            name=name,
+            token_hash=_digest(token),
+            prefix=token[:12],
+            created_at=clock.now(),
+        )
+    )
     record_audit(session, clock, actor, "token.create", "user", user.id, {"name": name})
     return token
 

@@ -28,8 +28,9 @@ def lookup(session: Session, ref: str | int) -> Complaint | None:
     return session.scalar(select(Complaint).where(Complaint.number == text.upper()))
 
 
-def get_complaint_for_user(session: Session, user: User, ref: str | int,
-                           permission: Permission = Permission.complaint_read) -> Complaint:
+def get_complaint_for_user(
+    session: Session, user: User, ref: str | int, permission: Permission = Permission.complaint_read
+) -> Complaint:
     """The complaint ``ref`` (id or number) if ``user`` may see it; 404 otherwise (no leaks)."""
     complaint = lookup(session, ref)
     if complaint is None or not _in_scope(user, complaint):

@@ -41,19 +41,27 @@ router = APIRouter(prefix="/api/v1/complaints", tags=["complaints"])
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
 
 
-def _out(session: Any, complaint: Complaint, settings: SettingsDep, clock: ClockDep,
-         masked: bool = False) -> dict[str, Any]:
+def _out(
+    session: Any, complaint: Complaint, settings: SettingsDep, clock: ClockDep, masked: bool = False
+) -> dict[str, Any]:
     return to_out(complaint, stage_names(session), settings.base_url, clock.now(), masked)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ComplaintOut)
-def create_complaint(body: ComplaintCreate, session: WriteSession, user: UserW,
-                     clock: ClockDep, settings: SettingsDep, response: Response,
-                     idempotency_key: IdempotencyKey = None) -> dict[str, Any]:
+def create_complaint(
+    body: ComplaintCreate,
+    session: WriteSession,
+    user: UserW,
+    clock: ClockDep,
+    settings: SettingsDep,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> dict[str, Any]:
     """Registers a complaint. A retry with the same ``Idempotency-Key`` returns the same one."""
     require(user, Permission.complaint_read)
     complaint, replayed = service.create_complaint(
-        session, clock, actor_for(user), body, idempotency_key, idempotency_scope=f"user:{user.id}")
+        session, clock, actor_for(user), body, idempotency_key, idempotency_scope=f"user:{user.id}"
+    )
     session.commit()
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
@@ -62,15 +70,32 @@ def create_complaint(body: ComplaintCreate, session: WriteSession, user: UserW,
 
 
 @router.get("", response_model=ComplaintPage)
-def list_(session: ReadSession, user: UserR, clock: ClockDep, settings: SettingsDep,
-          stage: str | None = None, team: str | None = None, assignee: str | None = None,
-          severity: Severity | None = None, q: Annotated[str | None, Query(max_length=200)] = None,
-          overdue: bool | None = None, open: bool | None = None, channel: str | None = None,
-          limit: Annotated[int, Query(ge=1, le=200)] = 50,
-          cursor: Annotated[str | None, Query(max_length=200)] = None) -> dict[str, Any]:
-    filters = ComplaintFilters(stage=stage, team=team, assignee=assignee,
-                               severity=severity.value if severity else None, q=q,
-                               overdue=overdue, open=open, channel=channel)
+def list_(
+    session: ReadSession,
+    user: UserR,
+    clock: ClockDep,
+    settings: SettingsDep,
+    stage: str | None = None,
+    team: str | None = None,
+    assignee: str | None = None,
+    severity: Severity | None = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    overdue: bool | None = None,
+    open: bool | None = None,
+    channel: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> dict[str, Any]:
+    filters = ComplaintFilters(
+        stage=stage,
+        team=team,
+        assignee=assignee,
+        severity=severity.value if severity else None,
+        q=q,
+        overdue=overdue,
+        open=open,
+        channel=channel,
+    )
     rows, next_cursor = list_complaints(session, user, filters, clock.now(), limit, cursor)
     stages = stage_names(session)
     now = clock.now()
@@ -79,14 +104,21 @@ def list_(session: ReadSession, user: UserR, clock: ClockDep, settings: Settings
 
 
 @router.get("/{ref}", response_model=ComplaintOut)
-def get(ref: str, session: ReadSession, user: UserR, clock: ClockDep,
-        settings: SettingsDep) -> dict[str, Any]:
+def get(
+    ref: str, session: ReadSession, user: UserR, clock: ClockDep, settings: SettingsDep
+) -> dict[str, Any]:
     return _out(session, get_complaint_for_user(session, user, ref), settings, clock)
 
 
 @router.patch("/{ref}", response_model=ComplaintOut)
-def update(ref: str, body: ComplaintUpdate, session: WriteSession, user: UserW, clock: ClockDep,
-           settings: SettingsDep) -> dict[str, Any]:
+def update(
+    ref: str,
+    body: ComplaintUpdate,
+    session: WriteSession,
+    user: UserW,
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> dict[str, Any]:
     complaint = get_complaint_for_user(session, user, ref, Permission.complaint_handle)
     service.update_complaint(session, clock, actor_for(user), complaint, body)
     session.commit()
@@ -100,41 +132,83 @@ def events(ref: str, session: ReadSession, user: UserR) -> list[dict[str, Any]]:
 
 
 @router.post("/{ref}/transitions", response_model=ComplaintOut)
-def transition(ref: str, body: TransitionIn, session: WriteSession, user: UserW, clock: ClockDep,
-               settings: SettingsDep) -> dict[str, Any]:
+def transition(
+    ref: str,
+    body: TransitionIn,
+    session: WriteSession,
+    user: UserW,
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> dict[str, Any]:
     """Moves the complaint to stage ``to``; the current stage's required outputs go alongside."""
     complaint = get_complaint_for_user(session, user, ref, Permission.complaint_handle)
-    lifecycle.transition(session, clock, actor_for(user), complaint, body.to, body.version,
-                         body.all_outputs(), comment=body.comment, message=body.message)
+    lifecycle.transition(
+        session,
+        clock,
+        actor_for(user),
+        complaint,
+        body.to,
+        body.version,
+        body.all_outputs(),
+        comment=body.comment,
+        message=body.message,
+    )
     session.commit()
     return _out(session, complaint, settings, clock)
 
 
 @router.post("/{ref}/notes", status_code=status.HTTP_201_CREATED, response_model=ComplaintOut)
-def add_note(ref: str, body: NoteIn, session: WriteSession, user: UserW, clock: ClockDep,
-             settings: SettingsDep) -> dict[str, Any]:
+def add_note(
+    ref: str,
+    body: NoteIn,
+    session: WriteSession,
+    user: UserW,
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> dict[str, Any]:
     complaint = get_complaint_for_user(session, user, ref, Permission.complaint_handle)
-    service.add_note(session, clock, actor_for(user), complaint, body.body, body.public,
-                     body.version)
+    service.add_note(
+        session, clock, actor_for(user), complaint, body.body, body.public, body.version
+    )
     session.commit()
     return _out(session, complaint, settings, clock)
 
 
 @router.post("/{ref}/assign", response_model=ComplaintOut)
-def assign(ref: str, body: AssignIn, session: WriteSession, user: UserW, clock: ClockDep,
-           settings: SettingsDep) -> dict[str, Any]:
+def assign(
+    ref: str,
+    body: AssignIn,
+    session: WriteSession,
+    user: UserW,
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> dict[str, Any]:
     complaint = get_complaint_for_user(session, user, ref)
     team = _team(session, body.team_id, body.team)
     assignee = _user(session, body.assignee_id, body.assignee)
-    service.assign(session, clock, actor_for(user), complaint, version=body.version, team=team,
-                   assignee=assignee, reason=body.reason)
+    service.assign(
+        session,
+        clock,
+        actor_for(user),
+        complaint,
+        version=body.version,
+        team=team,
+        assignee=assignee,
+        reason=body.reason,
+    )
     session.commit()
     return _out(session, complaint, settings, clock)
 
 
 @router.post("/{ref}/reopen", response_model=ComplaintOut)
-def reopen(ref: str, body: ReopenIn, session: WriteSession, user: UserW, clock: ClockDep,
-           settings: SettingsDep) -> dict[str, Any]:
+def reopen(
+    ref: str,
+    body: ReopenIn,
+    session: WriteSession,
+    user: UserW,
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> dict[str, Any]:
     complaint = get_complaint_for_user(session, user, ref, Permission.complaint_reopen)
     lifecycle.reopen(session, clock, actor_for(user), complaint, body.reason, body.version)
     session.commit()
@@ -142,8 +216,14 @@ def reopen(ref: str, body: ReopenIn, session: WriteSession, user: UserW, clock: 
 
 
 @router.post("/{ref}/merge", response_model=ComplaintOut)
-def merge(ref: str, body: MergeIn, session: WriteSession, user: UserW, clock: ClockDep,
-          settings: SettingsDep) -> dict[str, Any]:
+def merge(
+    ref: str,
+    body: MergeIn,
+    session: WriteSession,
+    user: UserW,
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> dict[str, Any]:
     """Merges this complaint (a duplicate) into ``into``; returns the complaint kept."""
     duplicate = get_complaint_for_user(session, user, ref, Permission.complaint_merge)
     keep = get_complaint_for_user(session, user, body.into)
@@ -155,8 +235,11 @@ def merge(ref: str, body: MergeIn, session: WriteSession, user: UserW, clock: Cl
 def _team(session: Any, team_id: int | None, code: str | None) -> Team | None:
     if team_id is None and not code:
         return None
-    team = session.get(Team, team_id) if team_id is not None else session.scalar(
-        select(Team).where(Team.code == code))
+    team = (
+        session.get(Team, team_id)
+        if team_id is not None
+        else session.scalar(select(Team).where(Team.code == code))
+    )
     if team is None or not team.is_active:
         raise InvalidInput(f"没有这个团队: {team_id or code} (unknown team)", field="team")
     return team
@@ -165,8 +248,11 @@ def _team(session: Any, team_id: int | None, code: str | None) -> Team | None:
 def _user(session: Any, user_id: int | None, username: str | None) -> User | None:
     if user_id is None and not username:
         return None
-    user = session.get(User, user_id) if user_id is not None else session.scalar(
-        select(User).where(User.username == username))
+    user = (
+        session.get(User, user_id)
+        if user_id is not None
+        else session.scalar(select(User).where(User.username == username))
+    )
     if user is None:
         raise InvalidInput(f"没有这个用户: {user_id or username} (unknown user)", field="assignee")
     return user

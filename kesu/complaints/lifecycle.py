@@ -41,9 +41,17 @@ def allowed_targets(stages: list[Stage], current: Stage) -> list[Stage]:
     return ([following] if following else []) + back
 
 
-def transition(session: Session, clock: Clock, actor: Actor, complaint: Complaint, to: str,
-               version: int | None, outputs: dict[str, Any], comment: str | None = None,
-               message: str | None = None) -> Stage:
+def transition(
+    session: Session,
+    clock: Clock,
+    actor: Actor,
+    complaint: Complaint,
+    to: str,
+    version: int | None,
+    outputs: dict[str, Any],
+    comment: str | None = None,
+    message: str | None = None,
+) -> Stage:
     """Moves ``complaint`` to stage ``to``, checking the path, the role and the outputs."""
     check_version(complaint, version)
     stages = active_stages(session)
@@ -61,23 +69,35 @@ def transition(session: Session, clock: Clock, actor: Actor, complaint: Complain
         options = "、".join(f"{s.name}({s.code})" for s in targets) or "无"
         raise Conflict(
             f"不能从「{current.name}」直接转到「{target.name}」；可转到：{options} "
-            f"(illegal move {current.code} → {target.code})", field="to", code="illegal_transition")
+            f"(illegal move {current.code} → {target.code})",
+            field="to",
+            code="illegal_transition",
+        )
     forward = target.position > current.position
     if actor.kind == "user":
         _check_role(actor, current)
     clean = _check_outputs(current, outputs, required=forward)
     _enter(complaint, target, clock.now())
     complaint.outputs = {**complaint.outputs, **clean}
-    if message:
-        if complaint.first_response_at is None:
-            complaint.first_response_at = clock.now()
+    if message and complaint.first_response_at is None:
+        complaint.first_response_at = clock.now()
     data = {"from": current.code, "to": target.code, "outputs": clean}
     body = f"{current.name} → {target.name}" + (f"：{comment}" if comment else "")
-    timeline.record(session, clock, actor, complaint, EventKind.stage_changed, body=body,
-                    public=False, data=data, audit={"stage": [current.code, target.code], **clean})
+    timeline.record(
+        session,
+        clock,
+        actor,
+        complaint,
+        EventKind.stage_changed,
+        body=body,
+        public=False,
+        data=data,
+        audit={"stage": [current.code, target.code], **clean},
+    )
     if message:
-        timeline.record(session, clock, actor, complaint, EventKind.message, body=message,
-                        public=True)
+        timeline.record(
+            session, clock, actor, complaint, EventKind.message, body=message, public=True
+        )
     return target
 
 
@@ -85,8 +105,10 @@ def _check_role(actor: Actor, current: Stage) -> None:
     role = actor.role or ""
     if not can(role, Permission.complaint_handle) or role not in current.allowed_roles:
         allowed = "、".join(current.allowed_roles) or "无"
-        raise Forbidden(f"角色 {role} 不能处理「{current.name}」阶段；允许：{allowed} "
-                        f"(role {role} may not act on stage {current.code})")
+        raise Forbidden(
+            f"角色 {role} 不能处理「{current.name}」阶段；允许：{allowed} "
+            f"(role {role} may not act on stage {current.code})"
+        )
 
 
 def _check_outputs(current: Stage, outputs: dict[str, Any], required: bool) -> dict[str, str]:
@@ -105,8 +127,11 @@ def _check_outputs(current: Stage, outputs: dict[str, Any], required: bool) -> d
     if required:
         for code, spec in known.items():
             if code not in clean:
-                raise InvalidInput(f"离开「{current.name}」需要填写「{spec['label']}」"
-                                   f"({code} is required)", field=code, code="output_required")
+                raise InvalidInput(
+                    f"离开「{current.name}」需要填写「{spec['label']}」({code} is required)",
+                    field=code,
+                    code="output_required",
+                )
     return clean
 
 
@@ -116,8 +141,11 @@ def _enter(complaint: Complaint, stage: Stage, now: datetime) -> None:
     complaint.updated_at = now
     category = StageCategory(stage.category)
     complaint.is_open = category != StageCategory.closed
-    complaint.due_at = (now + timedelta(minutes=stage.time_limit_minutes)
-                        if stage.time_limit_minutes and complaint.is_open else None)
+    complaint.due_at = (
+        now + timedelta(minutes=stage.time_limit_minutes)
+        if stage.time_limit_minutes and complaint.is_open
+        else None
+    )
     if category in (StageCategory.resolved, StageCategory.closed) and complaint.resolved_at is None:
         complaint.resolved_at = now
     if category == StageCategory.closed:
@@ -127,8 +155,9 @@ def _enter(complaint: Complaint, stage: Stage, now: datetime) -> None:
         complaint.closed_at = None
 
 
-def customer_respond(session: Session, clock: Clock, complaint: Complaint, accept: bool,
-                     comment: str | None) -> Stage:
+def customer_respond(
+    session: Session, clock: Clock, complaint: Complaint, accept: bool, comment: str | None
+) -> Stage:
     """客户确认: the customer accepts the solution (forward) or rejects it (back to proposing)."""
     stages = active_stages(session)
     current = next((s for s in stages if s.code == complaint.stage), None)
@@ -144,17 +173,25 @@ def customer_respond(session: Session, clock: Clock, complaint: Complaint, accep
     if target is None:
         raise Conflict("流程未配置下一阶段 (no stage to go to)")
     kind = EventKind.customer_accepted if accept else EventKind.customer_rejected
-    timeline.record(session, clock, customer, complaint, kind, public=True,
-                    body=("客户接受了方案" if accept else "客户不接受方案")
-                    + (f"：{comment}" if comment else ""),
-                    data={"solution": complaint.outputs.get("solution")},
-                    audit={"accept": accept, "comment": comment})
+    timeline.record(
+        session,
+        clock,
+        customer,
+        complaint,
+        kind,
+        public=True,
+        body=("客户接受了方案" if accept else "客户不接受方案")
+        + (f"：{comment}" if comment else ""),
+        data={"solution": complaint.outputs.get("solution")},
+        audit={"accept": accept, "comment": comment},
+    )
     transition(session, clock, customer, complaint, target.code, None, {}, comment=comment)
     return target
 
 
-def reopen(session: Session, clock: Clock, actor: Actor, complaint: Complaint, reason: str,
-           version: int) -> None:
+def reopen(
+    session: Session, clock: Clock, actor: Actor, complaint: Complaint, reason: str, version: int
+) -> None:
     """二次处理: a resolved or closed complaint goes back to investigation."""
     check_version(complaint, version)
     if actor.user is None or not can(actor.user.role, Permission.complaint_reopen):
@@ -164,12 +201,21 @@ def reopen(session: Session, clock: Clock, actor: Actor, complaint: Complaint, r
     stages = active_stages(session)
     current = next((s for s in stages if s.code == complaint.stage), None)
     if current is None or current.category not in (StageCategory.resolved, StageCategory.closed):
-        raise Conflict("只有已解决或已结案的投诉可以重新打开 (only resolved or closed ones)",
-                       code="not_resolved")
+        raise Conflict(
+            "只有已解决或已结案的投诉可以重新打开 (only resolved or closed ones)",
+            code="not_resolved",
+        )
     target = next((s for s in stages if s.code == REOPEN_STAGE), None) or stages[0]
     _enter(complaint, target, clock.now())
     complaint.reopen_count += 1
-    timeline.record(session, clock, actor, complaint, EventKind.reopened, public=True,
-                    body=f"重新打开（二次处理）：{reason}",
-                    data={"from": current.code, "to": target.code, "reason": reason},
-                    audit={"stage": [current.code, target.code], "reason": reason})
+    timeline.record(
+        session,
+        clock,
+        actor,
+        complaint,
+        EventKind.reopened,
+        public=True,
+        body=f"重新打开（二次处理）：{reason}",
+        data={"from": current.code, "to": target.code, "reason": reason},
+        audit={"stage": [current.code, target.code], "reason": reason},
+    )

@@ -39,7 +39,7 @@ class Stage(Base):
     # Roles allowed to move a complaint out of this stage.
     allowed_roles: Mapped[list[str]] = mapped_column(default=list)
     time_limit_minutes: Mapped[int | None]
-    # [{"code": "findings", "label": "调查结论", "label_en": "Findings"}]: needed to leave the stage.
+    # Needed to leave the stage: [{"code": "findings", "label": "调查结论", "label_en": …}].
     required_outputs: Mapped[list[Any]] = mapped_column(default=list)
     # Stage codes this one may send a complaint back to (besides the next stage).
     back_to: Mapped[list[str]] = mapped_column(default=list)

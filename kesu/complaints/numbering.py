@@ -20,9 +20,7 @@ def next_number(session: Session, at: datetime) -> str:
     stmt = (
         dialect.insert(ComplaintSequence)
         .values(day=day, value=1)
-        .on_conflict_do_update(
-            index_elements=["day"], set_={"value": ComplaintSequence.value + 1}
-        )
+        .on_conflict_do_update(index_elements=["day"], set_={"value": ComplaintSequence.value + 1})
         .returning(ComplaintSequence.value)
     )
     value = session.execute(stmt).scalar_one()

@@ -45,13 +45,19 @@ def _decode_cursor(cursor: str) -> list[Any]:
         raise InvalidInput("cursor 无效 (invalid cursor)", field="cursor") from None
 
 
-def list_complaints(session: Session, user: User, filters: ComplaintFilters, now: datetime,
-                    limit: int = 50, cursor: str | None = None) -> tuple[list[Complaint], str | None]:
+def list_complaints(
+    session: Session,
+    user: User,
+    filters: ComplaintFilters,
+    now: datetime,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> tuple[list[Complaint], str | None]:
     """A page of complaints, newest first (or most overdue first), with an opaque next cursor.
 
     Keyset pagination: the cost of a page does not grow with the number of complaints.
     """
-    stmt = select(Complaint).where(scope_filter(user))
+    stmt: Select[Complaint] = select(Complaint).where(scope_filter(user))
     stmt = _apply_filters(session, stmt, filters, now, user)
     by_due = bool(filters.overdue)
     if cursor:
@@ -59,25 +65,31 @@ def list_complaints(session: Session, user: User, filters: ComplaintFilters, now
         try:
             if by_due:
                 due = datetime.fromisoformat(values[0])
-                stmt = stmt.where(or_(Complaint.due_at > due,
-                                      and_(Complaint.due_at == due, Complaint.id > int(values[1]))))
+                stmt = stmt.where(
+                    or_(
+                        Complaint.due_at > due,
+                        and_(Complaint.due_at == due, Complaint.id > int(values[1])),
+                    )
+                )
             else:
                 stmt = stmt.where(Complaint.id < int(values[0]))
         except (IndexError, TypeError, ValueError):
             raise InvalidInput("cursor 无效 (invalid cursor)", field="cursor") from None
     order = (Complaint.due_at.asc(), Complaint.id.asc()) if by_due else (Complaint.id.desc(),)
-    rows = list(session.scalars(stmt.order_by(*order).limit(limit + 1)).unique())
+    rows: list[Complaint] = list(session.scalars(stmt.order_by(*order).limit(limit + 1)).unique())
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
         next_cursor = _encode_cursor(
-            [last.due_at.isoformat(), last.id] if by_due and last.due_at else [last.id])
+            [last.due_at.isoformat(), last.id] if by_due and last.due_at else [last.id]
+        )
     return rows, next_cursor
 
 
-def _apply_filters(session: Session, stmt: Select[tuple[Complaint]], f: ComplaintFilters,
-                   now: datetime, user: User) -> Select[tuple[Complaint]]:
+def _apply_filters(
+    session: Session, stmt: Select[Complaint], f: ComplaintFilters, now: datetime, user: User
+) -> Select[Complaint]:
     if f.stage:
         if session.get(Stage, f.stage) is None:
             raise InvalidInput(f"没有这个阶段: {f.stage} (unknown stage)", field="stage")
@@ -86,8 +98,11 @@ def _apply_filters(session: Session, stmt: Select[tuple[Complaint]], f: Complain
         if f.team == "none":
             stmt = stmt.where(Complaint.team_id.is_(None))
         else:
-            team_id = f.team if f.team.isdigit() else session.scalar(
-                select(Team.id).where(Team.code == f.team))
+            team_id = (
+                f.team
+                if f.team.isdigit()
+                else session.scalar(select(Team.id).where(Team.code == f.team))
+            )
             if team_id is None:
                 raise InvalidInput(f"没有这个团队: {f.team} (unknown team)", field="team")
             stmt = stmt.where(Complaint.team_id == int(team_id))
@@ -96,8 +111,15 @@ def _apply_filters(session: Session, stmt: Select[tuple[Complaint]], f: Complain
             stmt = stmt.where(Complaint.assignee_id.is_(None))
         else:
             ref = f.assignee
-            user_id = user.id if ref == "me" else (int(ref) if ref.isdigit() else session.scalar(
-                select(User.id).where(User.username == ref)))
+            user_id = (
+                user.id
+                if ref == "me"
+                else (
+                    int(ref)
+                    if ref.isdigit()
+                    else session.scalar(select(User.id).where(User.username == ref))
+                )
+            )
             if user_id is None:
                 raise InvalidInput(f"没有这个用户: {ref} (unknown assignee)", field="assignee")
             stmt = stmt.where(Complaint.assignee_id == user_id)
@@ -110,8 +132,9 @@ def _apply_filters(session: Session, stmt: Select[tuple[Complaint]], f: Complain
     if f.open is not None:
         stmt = stmt.where(Complaint.is_open.is_(f.open))
     if f.overdue:
-        stmt = stmt.where(Complaint.is_open.is_(True), Complaint.due_at.is_not(None),
-                          Complaint.due_at < now)
+        stmt = stmt.where(
+            Complaint.is_open.is_(True), Complaint.due_at.is_not(None), Complaint.due_at < now
+        )
     elif f.overdue is False:
         stmt = stmt.where(or_(Complaint.due_at.is_(None), Complaint.due_at >= now))
     if f.q:
@@ -120,14 +143,19 @@ def _apply_filters(session: Session, stmt: Select[tuple[Complaint]], f: Complain
             stmt = stmt.where(Complaint.number == text.upper())
         else:
             like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            stmt = stmt.where(or_(Complaint.title.like(like, escape="\\"),
-                                  Complaint.order_no == text,
-                                  Complaint.content.like(like, escape="\\")))
+            stmt = stmt.where(
+                or_(
+                    Complaint.title.like(like, escape="\\"),
+                    Complaint.order_no == text,
+                    Complaint.content.like(like, escape="\\"),
+                )
+            )
     return stmt
 
 
-def timeline_of(session: Session, complaint: Complaint, public_only: bool = False
-                ) -> list[ComplaintEvent]:
+def timeline_of(
+    session: Session, complaint: Complaint, public_only: bool = False
+) -> list[ComplaintEvent]:
     stmt = select(ComplaintEvent).where(ComplaintEvent.complaint_id == complaint.id)
     if public_only:
         stmt = stmt.where(ComplaintEvent.visibility == "public")
@@ -151,37 +179,67 @@ def mask_email(email: str | None) -> str | None:
     return local[:1] + "***@" + domain
 
 
-def to_out(c: Complaint, stages: dict[str, Stage], base_url: str, now: datetime,
-           masked: bool = False) -> dict[str, Any]:
+def to_out(
+    c: Complaint, stages: dict[str, Stage], base_url: str, now: datetime, masked: bool = False
+) -> dict[str, Any]:
     cust = c.customer
     stage = stages.get(c.stage)
     return {
-        "id": c.id, "number": c.number, "title": c.title, "content": c.content,
-        "channel": c.channel, "stage": c.stage, "stage_name": stage.name if stage else c.stage,
-        "severity": c.severity, "priority": c.priority,
+        "id": c.id,
+        "number": c.number,
+        "title": c.title,
+        "content": c.content,
+        "channel": c.channel,
+        "stage": c.stage,
+        "stage_name": stage.name if stage else c.stage,
+        "severity": c.severity,
+        "priority": c.priority,
         "category": {"id": c.category.id, "path": c.category.path} if c.category else None,
         "team": {"id": c.team.id, "code": c.team.code, "name": c.team.name} if c.team else None,
-        "assignee": ({"id": c.assignee.id, "username": c.assignee.username,
-                      "name": c.assignee.label} if c.assignee else None),
+        "assignee": (
+            {"id": c.assignee.id, "username": c.assignee.username, "name": c.assignee.label}
+            if c.assignee
+            else None
+        ),
         "customer": {
-            "id": cust.id, "name": cust.name,
+            "id": cust.id,
+            "name": cust.name,
             "phone": mask_phone(cust.phone) if masked else cust.phone,
             "email": mask_email(cust.email) if masked else cust.email,
-            "tier": cust.tier, "region": cust.region, "external_id": cust.external_id,
+            "tier": cust.tier,
+            "region": cust.region,
+            "external_id": cust.external_id,
         },
-        "order_no": c.order_no, "product": c.product, "remedy": c.remedy, "tags": c.tags or [],
-        "custom_fields": c.custom_fields or {}, "outputs": c.outputs or {},
+        "order_no": c.order_no,
+        "product": c.product,
+        "remedy": c.remedy,
+        "tags": c.tags or [],
+        "custom_fields": c.custom_fields or {},
+        "outputs": c.outputs or {},
         "tracking_url": f"{base_url.rstrip('/')}/t/{c.tracking_token}",
-        "received_at": c.received_at, "first_response_at": c.first_response_at,
-        "resolved_at": c.resolved_at, "closed_at": c.closed_at, "due_at": c.due_at,
+        "received_at": c.received_at,
+        "first_response_at": c.first_response_at,
+        "resolved_at": c.resolved_at,
+        "closed_at": c.closed_at,
+        "due_at": c.due_at,
         "overdue": bool(c.is_open and c.due_at is not None and c.due_at < now),
         "repeat_of": c.repeat_of_id,
         "merged_into": c.merged_into_id,
-        "reopen_count": c.reopen_count, "version": c.version,
-        "created_at": c.created_at, "updated_at": c.updated_at,
+        "reopen_count": c.reopen_count,
+        "version": c.version,
+        "created_at": c.created_at,
+        "updated_at": c.updated_at,
     }
 
 
 def event_out(e: ComplaintEvent) -> dict[str, Any]:
-    return {"id": e.id, "at": e.at, "kind": e.kind, "visibility": e.visibility,
-            "actor_kind": e.actor_kind, "actor": e.actor_label, "body": e.body, "data": e.data}
+    return {
+        "id": e.id,
+        "at": e.at,
+        "kind": e.kind,
+        "visibility": e.visibility,
+        "actor_kind": e.actor_kind,
+        "actor": e.actor_label,
+        "body": e.body,
+        "data": e.data,
+    }

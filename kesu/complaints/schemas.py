@@ -28,7 +28,9 @@ class CustomerIn(Strict):
     @model_validator(mode="after")
     def _reachable(self) -> CustomerIn:
         if not (self.phone or self.email or self.external_id):
-            raise ValueError("customer needs a phone, an email or an external_id (至少填写电话或邮箱)")
+            raise ValueError(
+                "customer needs a phone, an email or an external_id (至少填写电话或邮箱)"
+            )
         return self
 
 
@@ -75,7 +77,9 @@ class TransitionIn(BaseModel):
     to: str = Field(min_length=1, max_length=32)
     version: int
     comment: str | None = Field(default=None, max_length=5000)
-    message: str | None = Field(default=None, max_length=5000, description="text sent to the customer")
+    message: str | None = Field(
+        default=None, max_length=5000, description="text sent to the customer"
+    )
     outputs: dict[str, str] = Field(default_factory=dict)
 
     def all_outputs(self) -> dict[str, Any]:

@@ -36,7 +36,9 @@ def check_version(complaint: Complaint, version: int | None) -> None:
     if version is not None and version != complaint.version:
         raise StaleVersion(
             f"投诉已被他人修改 (version {version} is stale; current is {complaint.version}); "
-            "请刷新后重试", field="version")
+            "请刷新后重试",
+            field="version",
+        )
 
 
 def request_fingerprint(payload: ComplaintCreate) -> str:
@@ -44,9 +46,14 @@ def request_fingerprint(payload: ComplaintCreate) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def create_complaint(session: Session, clock: Clock, actor: Actor, data: ComplaintCreate,
-                     idempotency_key: str | None = None,
-                     idempotency_scope: str = "public") -> tuple[Complaint, bool]:
+def create_complaint(
+    session: Session,
+    clock: Clock,
+    actor: Actor,
+    data: ComplaintCreate,
+    idempotency_key: str | None = None,
+    idempotency_scope: str = "public",
+) -> tuple[Complaint, bool]:
     """Registers a complaint. Returns ``(complaint, replayed)``; a retried key replays."""
     fingerprint = request_fingerprint(data) if idempotency_key else ""
     if idempotency_key:
@@ -57,15 +64,19 @@ def create_complaint(session: Session, clock: Clock, actor: Actor, data: Complai
     now = clock.now()
     received_at = data.received_at or now
     if received_at.tzinfo is None:
-        raise InvalidInput("received_at 需要时区 (received_at needs a time zone)", field="received_at")
+        raise InvalidInput(
+            "received_at 需要时区 (received_at needs a time zone)", field="received_at"
+        )
     if received_at > now + timedelta(minutes=5):
-        raise InvalidInput("received_at 不能晚于现在 (received_at is in the future)",
-                           field="received_at")
+        raise InvalidInput(
+            "received_at 不能晚于现在 (received_at is in the future)", field="received_at"
+        )
     category = resolve_category(session, data.category) if data.category else None
     custom = validate_custom_fields(session, data.custom_fields)
     first = _first_stage(session)
     severity = data.severity or Severity(
-        category.default_severity if category and category.default_severity else "minor")
+        category.default_severity if category and category.default_severity else "minor"
+    )
     customer = upsert_customer(session, clock, data.customer)
 
     complaint = Complaint(
@@ -83,7 +94,9 @@ def create_complaint(session: Session, clock: Clock, actor: Actor, data: Complai
         stage=first.code,
         stage_entered_at=now,
         is_open=True,
-        due_at=now + timedelta(minutes=first.time_limit_minutes) if first.time_limit_minutes else None,
+        due_at=now + timedelta(minutes=first.time_limit_minutes)
+        if first.time_limit_minutes
+        else None,
         tags=data.tags,
         custom_fields=custom,
         outputs={},
@@ -96,10 +109,17 @@ def create_complaint(session: Session, clock: Clock, actor: Actor, data: Complai
     complaint.category = category
     session.add(complaint)
     session.flush()
-    timeline.record(session, clock, actor, complaint, EventKind.created, public=True,
-                    body="投诉已受理，受理编号 " + complaint.number,
-                    data={"channel": complaint.channel},
-                    audit={"number": complaint.number, "channel": complaint.channel})
+    timeline.record(
+        session,
+        clock,
+        actor,
+        complaint,
+        EventKind.created,
+        public=True,
+        body="投诉已受理，受理编号 " + complaint.number,
+        data={"channel": complaint.channel},
+        audit={"number": complaint.number, "channel": complaint.channel},
+    )
     _link_repeat(session, clock, complaint)
     if idempotency_key:
         _remember(session, idempotency_scope, idempotency_key, fingerprint, complaint, now)
@@ -107,26 +127,41 @@ def create_complaint(session: Session, clock: Clock, actor: Actor, data: Complai
 
 
 def _replay(session: Session, scope: str, key: str, fingerprint: str) -> Complaint | None:
-    row = session.scalar(select(IdempotencyKey).where(
-        IdempotencyKey.scope == scope, IdempotencyKey.key == key))
+    row = session.scalar(
+        select(IdempotencyKey).where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
+    )
     if row is None:
         return None
     if row.request_hash != fingerprint:
-        raise InvalidInput("Idempotency-Key 已用于另一个不同的请求 (key reused with a different body)",
-                           field="Idempotency-Key", code="idempotency_key_reused")
+        raise InvalidInput(
+            "Idempotency-Key 已用于另一个不同的请求 (key reused with a different body)",
+            field="Idempotency-Key",
+            code="idempotency_key_reused",
+        )
     return session.get(Complaint, row.complaint_id)
 
 
-def _remember(session: Session, scope: str, key: str, fingerprint: str, complaint: Complaint,
-              now: Any) -> None:
+def _remember(
+    session: Session, scope: str, key: str, fingerprint: str, complaint: Complaint, now: Any
+) -> None:
     try:
         with session.begin_nested():
-            session.add(IdempotencyKey(scope=scope, key=key, request_hash=fingerprint,
-                                       complaint_id=complaint.id, created_at=now))
+            session.add(
+                IdempotencyKey(
+                    scope=scope,
+                    key=key,
+                    request_hash=fingerprint,
+                    complaint_id=complaint.id,
+                    created_at=now,
+                )
+            )
     except IntegrityError:
         # A concurrent request with the same key won the race; let the caller retry and replay.
-        raise Conflict("同一 Idempotency-Key 的请求正在处理，请稍后重试 (concurrent retry)",
-                       field="Idempotency-Key", code="idempotency_in_flight") from None
+        raise Conflict(
+            "同一 Idempotency-Key 的请求正在处理，请稍后重试 (concurrent retry)",
+            field="Idempotency-Key",
+            code="idempotency_in_flight",
+        ) from None
 
 
 def _first_stage(session: Session) -> Stage:
@@ -152,18 +187,29 @@ def _priority_for(severity: str, tier: str) -> int:
 def upsert_customer(session: Session, clock: Clock, data: CustomerIn) -> Customer:
     """Finds the customer by external id, phone or email, updating what they told us now."""
     customer = None
-    for column, value in ((Customer.external_id, data.external_id), (Customer.phone, data.phone),
-                          (Customer.email, data.email)):
+    for column, value in (
+        (Customer.external_id, data.external_id),
+        (Customer.phone, data.phone),
+        (Customer.email, data.email),
+    ):
         if value:
             customer = session.scalars(
-                select(Customer).where(column == value).order_by(Customer.id).limit(1)).first()
+                select(Customer).where(column == value).order_by(Customer.id).limit(1)
+            ).first()
             if customer:
                 break
     now = clock.now()
     if customer is None:
-        customer = Customer(name=data.name, phone=data.phone, email=data.email, tier=data.tier,
-                            region=data.region, external_id=data.external_id, created_at=now,
-                            updated_at=now)
+        customer = Customer(
+            name=data.name,
+            phone=data.phone,
+            email=data.email,
+            tier=data.tier,
+            region=data.region,
+            external_id=data.external_id,
+            created_at=now,
+            updated_at=now,
+        )
         session.add(customer)
         session.flush()
         return customer
@@ -180,26 +226,43 @@ def upsert_customer(session: Session, clock: Clock, data: CustomerIn) -> Custome
 
 def _link_repeat(session: Session, clock: Clock, complaint: Complaint) -> None:
     """重复投诉: the same customer about the same order or product within 30 days."""
-    matter = (Complaint.order_no == complaint.order_no) if complaint.order_no else (
-        (Complaint.product == complaint.product) if complaint.product else None)
+    matter = (
+        (Complaint.order_no == complaint.order_no)
+        if complaint.order_no
+        else ((Complaint.product == complaint.product) if complaint.product else None)
+    )
     if matter is None:
         return
     earlier = session.scalar(
-        select(Complaint).where(
-            Complaint.customer_id == complaint.customer_id, Complaint.id != complaint.id,
+        select(Complaint)
+        .where(
+            Complaint.customer_id == complaint.customer_id,
+            Complaint.id != complaint.id,
             Complaint.received_at >= complaint.received_at - REPEAT_WINDOW,
-            Complaint.merged_into_id.is_(None), matter,
-        ).order_by(Complaint.id).limit(1))
+            Complaint.merged_into_id.is_(None),
+            matter,
+        )
+        .order_by(Complaint.id)
+        .limit(1)
+    )
     if earlier is None:
         return
     complaint.repeat_of_id = earlier.id
-    timeline.record(session, clock, Actor("system", None, "系统"), complaint,
-                    EventKind.repeat_detected, body=f"重复投诉，关联 {earlier.number}",
-                    data={"repeat_of": earlier.number}, audit={"repeat_of": earlier.number})
+    timeline.record(
+        session,
+        clock,
+        Actor("system", None, "系统"),
+        complaint,
+        EventKind.repeat_detected,
+        body=f"重复投诉，关联 {earlier.number}",
+        data={"repeat_of": earlier.number},
+        audit={"repeat_of": earlier.number},
+    )
 
 
-def update_complaint(session: Session, clock: Clock, actor: Actor, complaint: Complaint,
-                     data: ComplaintUpdate) -> Complaint:
+def update_complaint(
+    session: Session, clock: Clock, actor: Actor, complaint: Complaint, data: ComplaintUpdate
+) -> Complaint:
     check_version(complaint, data.version)
     changes: dict[str, Any] = {}
     fields = data.model_dump(exclude_unset=True, exclude={"version", "reason"})
@@ -225,14 +288,28 @@ def update_complaint(session: Session, clock: Clock, actor: Actor, complaint: Co
         return complaint
     complaint.updated_at = clock.now()
     summary = "、".join(changes)
-    timeline.record(session, clock, actor, complaint, EventKind.updated,
-                    body=f"修改了 {summary}" + (f"：{data.reason}" if data.reason else ""),
-                    data={"changes": changes}, audit=changes)
+    timeline.record(
+        session,
+        clock,
+        actor,
+        complaint,
+        EventKind.updated,
+        body=f"修改了 {summary}" + (f"：{data.reason}" if data.reason else ""),
+        data={"changes": changes},
+        audit=changes,
+    )
     return complaint
 
 
-def add_note(session: Session, clock: Clock, actor: Actor, complaint: Complaint, body: str,
-             public: bool, version: int | None = None) -> None:
+def add_note(
+    session: Session,
+    clock: Clock,
+    actor: Actor,
+    complaint: Complaint,
+    body: str,
+    public: bool,
+    version: int | None = None,
+) -> None:
     """An internal note, or (``public``) a message the customer sees on the tracking page."""
     check_version(complaint, version)
     now = clock.now()
@@ -240,25 +317,43 @@ def add_note(session: Session, clock: Clock, actor: Actor, complaint: Complaint,
     # A note does not change the complaint, so it does not bump its version (no needless 409s).
     if public and complaint.first_response_at is None:
         complaint.first_response_at = now  # a message to the customer is our first response
-    timeline.record(session, clock, actor, complaint, kind, body=body, public=public,
-                    audit={"kind": kind.value})
+    timeline.record(
+        session, clock, actor, complaint, kind, body=body, public=public, audit={"kind": kind.value}
+    )
 
 
 def add_customer_message(session: Session, clock: Clock, complaint: Complaint, body: str) -> None:
-    timeline.record(session, clock, Actor("customer", None, complaint.customer.name), complaint,
-                    EventKind.customer_message, body=body, public=True,
-                    audit={"kind": "customer_message"})
+    timeline.record(
+        session,
+        clock,
+        Actor("customer", None, complaint.customer.name),
+        complaint,
+        EventKind.customer_message,
+        body=body,
+        public=True,
+        audit={"kind": "customer_message"},
+    )
 
 
-def assign(session: Session, clock: Clock, actor: Actor, complaint: Complaint, *,
-           version: int, team: Team | None, assignee: User | None, reason: str | None) -> None:
+def assign(
+    session: Session,
+    clock: Clock,
+    actor: Actor,
+    complaint: Complaint,
+    *,
+    version: int,
+    team: Team | None,
+    assignee: User | None,
+    reason: str | None,
+) -> None:
     check_version(complaint, version)
     user = actor.user
     if user is None:
         raise Forbidden("需要登录 (staff only)")
     claiming = assignee is not None and assignee.id == user.id and complaint.assignee_id is None
     if not can(user.role, Permission.complaint_assign) and not (
-            claiming and can(user.role, Permission.complaint_claim)):
+        claiming and can(user.role, Permission.complaint_claim)
+    ):
         raise Forbidden(f"角色 {user.role} 只能领取未分配的投诉 (may only claim unassigned ones)")
     if assignee is not None:
         if not assignee.is_active:
@@ -266,32 +361,54 @@ def assign(session: Session, clock: Clock, actor: Actor, complaint: Complaint, *
         if team is None and assignee.team_id is not None:
             team = session.get(Team, assignee.team_id)
         elif team is not None and assignee.team_id not in (None, team.id):
-            raise InvalidInput(f"{assignee.username} 不在团队 {team.name} (not in that team)",
-                               field="assignee")
+            raise InvalidInput(
+                f"{assignee.username} 不在团队 {team.name} (not in that team)", field="assignee"
+            )
     if team is None and assignee is None:
         raise InvalidInput("请指定团队或处理人 (give a team or an assignee)", field="assignee")
-    if complaint.assignee_id is not None and (assignee is None or assignee.id != complaint.assignee_id):
-        if not reason:
-            raise InvalidInput("改派需要填写原因 (reassignment needs a reason)", field="reason")
-    old = {"team": complaint.team.code if complaint.team else None,
-           "assignee": complaint.assignee.username if complaint.assignee else None}
+    if complaint.assignee_id is not None and (
+        assignee is None or assignee.id != complaint.assignee_id
+    ) and not reason:
+        raise InvalidInput("改派需要填写原因 (reassignment needs a reason)", field="reason")
+    old = {
+        "team": complaint.team.code if complaint.team else None,
+        "assignee": complaint.assignee.username if complaint.assignee else None,
+    }
     complaint.team_id = team.id if team else complaint.team_id
     complaint.team = team or complaint.team
     complaint.assignee_id = assignee.id if assignee else None
     complaint.assignee = assignee
     complaint.updated_at = clock.now()
-    new = {"team": complaint.team.code if complaint.team else None,
-           "assignee": assignee.username if assignee else None}
+    new = {
+        "team": complaint.team.code if complaint.team else None,
+        "assignee": assignee.username if assignee else None,
+    }
     who = assignee.label if assignee else (team.name if team else "")
-    timeline.record(session, clock, actor, complaint, EventKind.assigned,
-                    body=f"分配给 {who}" + (f"，原因：{reason}" if reason else ""),
-                    data={"from": old, "to": new, "reason": reason},
-                    audit={"team": [old["team"], new["team"]],
-                           "assignee": [old["assignee"], new["assignee"]], "reason": reason})
+    timeline.record(
+        session,
+        clock,
+        actor,
+        complaint,
+        EventKind.assigned,
+        body=f"分配给 {who}" + (f"，原因：{reason}" if reason else ""),
+        data={"from": old, "to": new, "reason": reason},
+        audit={
+            "team": [old["team"], new["team"]],
+            "assignee": [old["assignee"], new["assignee"]],
+            "reason": reason,
+        },
+    )
 
 
-def merge(session: Session, clock: Clock, actor: Actor, duplicate: Complaint, keep: Complaint,
-          version: int, reason: str | None) -> None:
+def merge(
+    session: Session,
+    clock: Clock,
+    actor: Actor,
+    duplicate: Complaint,
+    keep: Complaint,
+    version: int,
+    reason: str | None,
+) -> None:
     """Closes ``duplicate`` as merged into ``keep``; both timelines say so."""
     check_version(duplicate, version)
     if duplicate.id == keep.id:
@@ -311,9 +428,24 @@ def merge(session: Session, clock: Clock, actor: Actor, duplicate: Complaint, ke
     duplicate.updated_at = now
     keep.updated_at = now
     session.add(keep)
-    timeline.record(session, clock, actor, duplicate, EventKind.merged_into, public=True,
-                    body=f"已合并到 {keep.number}" + (f"：{reason}" if reason else ""),
-                    data={"into": keep.number}, audit={"merged_into": keep.number})
-    timeline.record(session, clock, actor, keep, EventKind.merged,
-                    body=f"合并了重复投诉 {duplicate.number}", data={"duplicate": duplicate.number},
-                    audit={"merged": duplicate.number})
+    timeline.record(
+        session,
+        clock,
+        actor,
+        duplicate,
+        EventKind.merged_into,
+        public=True,
+        body=f"已合并到 {keep.number}" + (f"：{reason}" if reason else ""),
+        data={"into": keep.number},
+        audit={"merged_into": keep.number},
+    )
+    timeline.record(
+        session,
+        clock,
+        actor,
+        keep,
+        EventKind.merged,
+        body=f"合并了重复投诉 {duplicate.number}",
+        data={"duplicate": duplicate.number},
+        audit={"merged": duplicate.number},
+    )

@@ -13,17 +13,33 @@ from kesu.complaints.enums import Visibility
 from kesu.complaints.models import Complaint, ComplaintEvent
 
 
-def record(session: Session, clock: Clock, actor: Actor, complaint: Complaint, kind: str, *,
-           body: str = "", public: bool = False, data: dict[str, Any] | None = None,
-           audit: dict[str, Any] | None = None) -> ComplaintEvent:
+def record(
+    session: Session,
+    clock: Clock,
+    actor: Actor,
+    complaint: Complaint,
+    kind: str,
+    *,
+    body: str = "",
+    public: bool = False,
+    data: dict[str, Any] | None = None,
+    audit: dict[str, Any] | None = None,
+) -> ComplaintEvent:
     """Adds a timeline event (and, when ``audit`` is given, an audit row) for ``complaint``."""
     event = ComplaintEvent(
-        complaint_id=complaint.id, at=clock.now(), actor_kind=actor.kind,
-        actor_id=actor.user_id, actor_label=actor.label, kind=kind,
+        complaint_id=complaint.id,
+        at=clock.now(),
+        actor_kind=actor.kind,
+        actor_id=actor.user_id,
+        actor_label=actor.label,
+        kind=kind,
         visibility=Visibility.public if public else Visibility.internal,
-        body=body, data=data or {},
+        body=body,
+        data=data or {},
     )
     session.add(event)
     if audit is not None:
-        record_audit(session, clock, actor, f"complaint.{kind}", "complaint", complaint.number, audit)
+        record_audit(
+            session, clock, actor, f"complaint.{kind}", "complaint", complaint.number, audit
+        )
     return event

@@ -38,9 +38,16 @@ class StagePatch(BaseModel):
 
 
 def category_out(c: Category) -> dict[str, Any]:
-    return {"id": c.id, "parent_id": c.parent_id, "level": c.level, "name": c.name,
-            "name_en": c.name_en, "path": c.path, "default_severity": c.default_severity,
-            "team": c.team_code}
+    return {
+        "id": c.id,
+        "parent_id": c.parent_id,
+        "level": c.level,
+        "name": c.name,
+        "name_en": c.name_en,
+        "path": c.path,
+        "default_severity": c.default_severity,
+        "team": c.team_code,
+    }
 
 
 @router.get("/categories")
@@ -49,39 +56,71 @@ def list_categories(session: ReadSession, user: UserR) -> list[dict[str, Any]]:
 
 
 @router.post("/categories", status_code=status.HTTP_201_CREATED)
-def create_category(body: CategoryIn, session: WriteSession, user: UserW,
-                    clock: ClockDep) -> dict[str, Any]:
+def create_category(
+    body: CategoryIn, session: WriteSession, user: UserW, clock: ClockDep
+) -> dict[str, Any]:
     require(user, Permission.admin)
     category = service.create_category(
-        session, clock, actor_for(user), name=body.name, parent_id=body.parent_id,
+        session,
+        clock,
+        actor_for(user),
+        name=body.name,
+        parent_id=body.parent_id,
         name_en=body.name_en,
         default_severity=body.default_severity.value if body.default_severity else None,
-        team_code=body.team)
+        team_code=body.team,
+    )
     session.commit()
     return category_out(category)
 
 
 @router.get("/stages")
 def list_stages(session: ReadSession, user: UserR) -> list[dict[str, Any]]:
-    return [{"code": s.code, "name": s.name, "name_en": s.name_en, "position": s.position,
-             "category": s.category, "allowed_roles": s.allowed_roles,
-             "time_limit_minutes": s.time_limit_minutes, "required_outputs": s.required_outputs,
-             "back_to": s.back_to} for s in service.active_stages(session)]
+    return [
+        {
+            "code": s.code,
+            "name": s.name,
+            "name_en": s.name_en,
+            "position": s.position,
+            "category": s.category,
+            "allowed_roles": s.allowed_roles,
+            "time_limit_minutes": s.time_limit_minutes,
+            "required_outputs": s.required_outputs,
+            "back_to": s.back_to,
+        }
+        for s in service.active_stages(session)
+    ]
 
 
 @router.patch("/stages/{code}")
-def update_stage(code: str, body: StagePatch, session: WriteSession, user: UserW,
-                 clock: ClockDep) -> dict[str, Any]:
+def update_stage(
+    code: str, body: StagePatch, session: WriteSession, user: UserW, clock: ClockDep
+) -> dict[str, Any]:
     require(user, Permission.admin)
-    stage = service.update_stage(session, clock, actor_for(user), code,
-                                 body.model_dump(exclude_unset=True))
+    stage = service.update_stage(
+        session, clock, actor_for(user), code, body.model_dump(exclude_unset=True)
+    )
     session.commit()
-    return {"code": stage.code, "name": stage.name, "time_limit_minutes": stage.time_limit_minutes,
-            "allowed_roles": stage.allowed_roles, "required_outputs": stage.required_outputs,
-            "back_to": stage.back_to}
+    return {
+        "code": stage.code,
+        "name": stage.name,
+        "time_limit_minutes": stage.time_limit_minutes,
+        "allowed_roles": stage.allowed_roles,
+        "required_outputs": stage.required_outputs,
+        "back_to": stage.back_to,
+    }
 
 
 @router.get("/form-fields")
 def list_form_fields(session: ReadSession, user: UserR) -> list[dict[str, Any]]:
-    return [{"code": f.code, "label": f.label, "label_en": f.label_en, "type": f.field_type,
-             "options": f.options, "required": f.required} for f in service.active_form_fields(session)]
+    return [
+        {
+            "code": f.code,
+            "label": f.label,
+            "label_en": f.label_en,
+            "type": f.field_type,
+            "options": f.options,
+            "required": f.required,
+        }
+        for f in service.active_form_fields(session)
+    ]

@@ -23,7 +23,8 @@ def resolve_category(session: Session, ref: str | int) -> Category:
     """A category by id or by path (``产品质量/包装破损/外箱压坏``)."""
     text = str(ref).strip()
     category = (
-        session.get(Category, int(text)) if text.isdigit()
+        session.get(Category, int(text))
+        if text.isdigit()
         else session.scalar(select(Category).where(Category.path == text.strip("/")))
     )
     if category is None or not category.is_active:
@@ -32,14 +33,20 @@ def resolve_category(session: Session, ref: str | int) -> Category:
 
 
 def category_tree(session: Session) -> list[Category]:
-    return list(session.scalars(
-        select(Category).where(Category.is_active).order_by(Category.path)
-    ))
+    return list(session.scalars(select(Category).where(Category.is_active).order_by(Category.path)))
 
 
-def create_category(session: Session, clock: Clock, actor: Actor, *, name: str,
-                    parent_id: int | None = None, name_en: str = "",
-                    default_severity: str | None = None, team_code: str | None = None) -> Category:
+def create_category(
+    session: Session,
+    clock: Clock,
+    actor: Actor,
+    *,
+    name: str,
+    parent_id: int | None = None,
+    name_en: str = "",
+    default_severity: str | None = None,
+    team_code: str | None = None,
+) -> Category:
     name = name.strip()
     if not name or "/" in name or len(name) > 64:
         raise InvalidInput("分类名称不能为空、不能含 / (invalid category name)", field="name")
@@ -54,9 +61,16 @@ def create_category(session: Session, clock: Clock, actor: Actor, *, name: str,
     path = f"{parent.path}/{name}" if parent else name
     if session.scalar(select(Category.id).where(Category.path == path)):
         raise Conflict(f"分类已存在: {path} (category exists)", field="name")
-    category = Category(parent_id=parent.id if parent else None, level=level, name=name,
-                        name_en=name_en, path=path, default_severity=default_severity,
-                        team_code=team_code, created_at=clock.now())
+    category = Category(
+        parent_id=parent.id if parent else None,
+        level=level,
+        name=name,
+        name_en=name_en,
+        path=path,
+        default_severity=default_severity,
+        team_code=team_code,
+        created_at=clock.now(),
+    )
     session.add(category)
     session.flush()
     record_audit(session, clock, actor, "category.create", "category", category.id, {"path": path})
@@ -68,11 +82,21 @@ def deactivate_category(session: Session, clock: Clock, actor: Actor, category_i
     if category is None:
         raise NotFound(f"没有这个分类: {category_id}", field="category_id")
     prefix = category.path + "/"
-    for node in session.scalars(select(Category).where(
-            (Category.id == category.id) | Category.path.startswith(prefix, autoescape=True))):
+    for node in session.scalars(
+        select(Category).where(
+            (Category.id == category.id) | Category.path.startswith(prefix, autoescape=True)
+        )
+    ):
         node.is_active = False
-    record_audit(session, clock, actor, "category.deactivate", "category", category.id,
-                 {"path": category.path})
+    record_audit(
+        session,
+        clock,
+        actor,
+        "category.deactivate",
+        "category",
+        category.id,
+        {"path": category.path},
+    )
 
 
 def _check_severity(value: str) -> None:
@@ -83,6 +107,7 @@ def _check_severity(value: str) -> None:
 
 
 # ---- stages -------------------------------------------------------------------------------
+
 
 def active_stages(session: Session) -> list[Stage]:
     return list(session.scalars(select(Stage).where(Stage.is_active).order_by(Stage.position)))
@@ -95,12 +120,20 @@ def get_stage(session: Session, code: str) -> Stage:
     return stage
 
 
-STAGE_EDITABLE = ("name", "name_en", "public_name", "time_limit_minutes", "allowed_roles",
-                  "required_outputs", "back_to")
+STAGE_EDITABLE = (
+    "name",
+    "name_en",
+    "public_name",
+    "time_limit_minutes",
+    "allowed_roles",
+    "required_outputs",
+    "back_to",
+)
 
 
-def update_stage(session: Session, clock: Clock, actor: Actor, code: str,
-                 changes: dict[str, Any]) -> Stage:
+def update_stage(
+    session: Session, clock: Clock, actor: Actor, code: str, changes: dict[str, Any]
+) -> Stage:
     from kesu.accounts.roles import Role
 
     stage = get_stage(session, code)
@@ -108,8 +141,11 @@ def update_stage(session: Session, clock: Clock, actor: Actor, code: str,
     for key, value in changes.items():
         if key not in STAGE_EDITABLE:
             raise InvalidInput(f"不能修改字段 {key} (field not editable)", field=key)
-        if key == "time_limit_minutes" and value is not None and (
-                not isinstance(value, int) or value <= 0):
+        if (
+            key == "time_limit_minutes"
+            and value is not None
+            and (not isinstance(value, int) or value <= 0)
+        ):
             raise InvalidInput("时限必须是正整数分钟 (positive minutes)", field=key)
         if key == "allowed_roles":
             for role in value:
@@ -130,17 +166,25 @@ def _output_spec(item: Any) -> dict[str, str]:
     if isinstance(item, str):
         item = {"code": item, "label": item}
     if not isinstance(item, dict) or not str(item.get("code", "")).isidentifier():
-        raise InvalidInput("输出项需要 code 和 label (output needs code and label)",
-                           field="required_outputs")
-    return {"code": str(item["code"]), "label": str(item.get("label") or item["code"]),
-            "label_en": str(item.get("label_en", ""))}
+        raise InvalidInput(
+            "输出项需要 code 和 label (output needs code and label)", field="required_outputs"
+        )
+    return {
+        "code": str(item["code"]),
+        "label": str(item.get("label") or item["code"]),
+        "label_en": str(item.get("label_en", "")),
+    }
 
 
 # ---- custom form fields -------------------------------------------------------------------
 
+
 def active_form_fields(session: Session) -> list[FormField]:
-    return list(session.scalars(
-        select(FormField).where(FormField.is_active).order_by(FormField.sort, FormField.id)))
+    return list(
+        session.scalars(
+            select(FormField).where(FormField.is_active).order_by(FormField.sort, FormField.id)
+        )
+    )
 
 
 def validate_custom_fields(session: Session, values: dict[str, Any]) -> dict[str, Any]:
@@ -150,15 +194,17 @@ def validate_custom_fields(session: Session, values: dict[str, Any]) -> dict[str
     for code, value in values.items():
         spec = fields.get(code)
         if spec is None:
-            raise InvalidInput(f"未知的自定义字段: {code} (unknown custom field)",
-                               field=f"custom_fields.{code}")
+            raise InvalidInput(
+                f"未知的自定义字段: {code} (unknown custom field)", field=f"custom_fields.{code}"
+            )
         if value in (None, ""):
             continue
         clean[code] = _coerce(spec, value)
     for spec in fields.values():
         if spec.required and spec.code not in clean:
-            raise InvalidInput(f"请填写 {spec.label} ({spec.code} is required)",
-                               field=f"custom_fields.{spec.code}")
+            raise InvalidInput(
+                f"请填写 {spec.label} ({spec.code} is required)", field=f"custom_fields.{spec.code}"
+            )
     return clean
 
 
@@ -181,8 +227,9 @@ def _coerce(spec: FormField, value: Any) -> Any:
         if kind == "date":
             return date.fromisoformat(str(value)).isoformat()
     except ValueError:
-        raise InvalidInput(f"{spec.label} 格式不对 ({spec.code} must be a {kind})",
-                           field=where) from None
+        raise InvalidInput(
+            f"{spec.label} 格式不对 ({spec.code} must be a {kind})", field=where
+        ) from None
     text = str(value).strip()
     if kind == "select" and text not in spec.options:
         raise InvalidInput(f"{spec.label} 只能是 {'/'.join(spec.options)}", field=where)

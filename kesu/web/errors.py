@@ -16,10 +16,11 @@ from kesu.errors import KesuError, NotAuthenticated
 
 def _wants_html(request: Request) -> bool:
     return not request.url.path.startswith("/api/") and "text/html" in request.headers.get(
-        "accept", "")
+        "accept", ""
+    )
 
 
-def _field_name(loc: tuple[Any, ...] | list[Any]) -> str:
+def _field_name(loc: Any) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
     return ".".join(parts) or "body"
 
@@ -40,31 +41,49 @@ def install(app: FastAPI) -> None:
         first = errors[0] if errors else {"loc": ("body",), "msg": "invalid"}
         field = _field_name(first.get("loc", ()))
         message = f"{field}: {first.get('msg', 'invalid')}"
-        detail = [{"field": _field_name(e.get("loc", ())), "message": e.get("msg", "")}
-                  for e in errors]
-        return JSONResponse({"detail": message, "code": "invalid", "field": field,
-                             "errors": detail}, status_code=422)
+        detail = [
+            {"field": _field_name(e.get("loc", ())), "message": e.get("msg", "")} for e in errors
+        ]
+        return JSONResponse(
+            {"detail": message, "code": "invalid", "field": field, "errors": detail},
+            status_code=422,
+        )
 
     @app.exception_handler(StaleDataError)
     async def stale(request: Request, exc: StaleDataError) -> Response:
-        return JSONResponse({"detail": "投诉已被他人修改，请刷新后重试 (concurrent update; retry)",
-                             "code": "stale_version", "field": "version"}, status_code=409)
+        return JSONResponse(
+            {
+                "detail": "投诉已被他人修改，请刷新后重试 (concurrent update; retry)",
+                "code": "stale_version",
+                "field": "version",
+            },
+            status_code=409,
+        )
 
     @app.exception_handler(IntegrityError)
     async def integrity(request: Request, exc: IntegrityError) -> Response:
-        return JSONResponse({"detail": "与现有数据冲突 (conflicts with existing data)",
-                             "code": "conflict"}, status_code=409)
+        return JSONResponse(
+            {"detail": "与现有数据冲突 (conflicts with existing data)", "code": "conflict"},
+            status_code=409,
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if _wants_html(request):
             return _html_error(request, exc.status_code, str(exc.detail))
-        return JSONResponse({"detail": exc.detail, "code": "http_error"},
-                            status_code=exc.status_code, headers=exc.headers)
+        return JSONResponse(
+            {"detail": exc.detail, "code": "http_error"},
+            status_code=exc.status_code,
+            headers=exc.headers,
+        )
 
 
 def _html_error(request: Request, status_code: int, message: str) -> Response:
     from kesu.web.templating import render
 
-    return render(request, "error.html", {"status_code": status_code, "message": message},
-                  status_code=status_code)
+    return render(
+        request,
+        "error.html",
+        {"status_code": status_code, "message": message},
+        status_code=status_code,
+    )

@@ -13,8 +13,11 @@ from kesu.complaints.schemas import ComplaintCreate
 from kesu.errors import Conflict
 from tests.complaints.helpers import new_complaint
 
-BODY = {"channel": "app", "customer": {"name": "李先生", "phone": "13900000001"},
-        "content": "扫地机器人用了三天就无法开机"}
+BODY = {
+    "channel": "app",
+    "customer": {"name": "李先生", "phone": "13900000001"},
+    "content": "扫地机器人用了三天就无法开机",
+}
 
 
 def _count(db) -> int:
@@ -30,7 +33,9 @@ def test_idempotency_key_replays_the_same_complaint(client, agent, db):
     assert second.headers["Idempotent-Replayed"] == "true"
     assert first.json()["id"] == second.json()["id"]
     assert _count(db) == 1
-    changed = client.post("/api/v1/complaints", json={**BODY, "content": "别的内容"}, headers=headers)
+    changed = client.post(
+        "/api/v1/complaints", json={**BODY, "content": "别的内容"}, headers=headers
+    )
     assert changed.status_code == 422 and changed.json()["field"] == "Idempotency-Key"
     assert _count(db) == 1
 
@@ -83,8 +88,11 @@ def test_bad_input_names_the_field_and_writes_nothing(client, agent, db):
         response = client.post("/api/v1/complaints", json=body, headers=agent)
         assert response.status_code == 422, (field, response.text)
         assert response.json()["field"] == field, response.json()
-    bad_json = client.post("/api/v1/complaints", content=b"{not json",
-                           headers={**agent, "Content-Type": "application/json"})
+    bad_json = client.post(
+        "/api/v1/complaints",
+        content=b"{not json",
+        headers={**agent, "Content-Type": "application/json"},
+    )
     assert bad_json.status_code == 422
     assert _count(db) == 0
 
@@ -109,8 +117,9 @@ def test_category_sets_default_severity(client, agent):
 
 
 def test_vip_customers_get_higher_priority(client, agent):
-    complaint = new_complaint(client, agent, customer={"name": "赵总", "phone": "13911112222",
-                                                       "tier": "vip"})
+    complaint = new_complaint(
+        client, agent, customer={"name": "赵总", "phone": "13911112222", "tier": "vip"}
+    )
     assert complaint["priority"] == 2
 
 
@@ -126,20 +135,26 @@ def test_assign_and_reassign_with_reason(client, agent, lead, make_user):
     other, _ = make_user("agent2", "agent", "service")
     complaint = new_complaint(client, agent)
     url = f"/api/v1/complaints/{complaint['id']}/assign"
-    denied = client.post(url, json={"version": complaint["version"], "assignee": "agent2"},
-                         headers=agent)
+    denied = client.post(
+        url, json={"version": complaint["version"], "assignee": "agent2"}, headers=agent
+    )
     assert denied.status_code == 403
-    claimed = client.post(url, json={"version": complaint["version"], "assignee": "agent1"},
-                          headers=agent)
+    claimed = client.post(
+        url, json={"version": complaint["version"], "assignee": "agent1"}, headers=agent
+    )
     assert claimed.status_code == 200, claimed.text
     claimed_body = claimed.json()
     assert claimed_body["assignee"]["username"] == "agent1"
     assert claimed_body["team"]["code"] == "service"
-    no_reason = client.post(url, json={"version": claimed_body["version"], "assignee": "agent2"},
-                            headers=lead)
+    no_reason = client.post(
+        url, json={"version": claimed_body["version"], "assignee": "agent2"}, headers=lead
+    )
     assert no_reason.status_code == 422 and no_reason.json()["field"] == "reason"
-    moved = client.post(url, json={"version": claimed_body["version"], "assignee": "agent2",
-                                   "reason": "agent1 休假"}, headers=lead)
+    moved = client.post(
+        url,
+        json={"version": claimed_body["version"], "assignee": "agent2", "reason": "agent1 休假"},
+        headers=lead,
+    )
     assert moved.status_code == 200 and moved.json()["assignee"]["id"] == other.id
     events = client.get(f"/api/v1/complaints/{complaint['id']}/events", headers=lead).json()
     assigned = [e for e in events if e["kind"] == "assigned"]
@@ -149,10 +164,15 @@ def test_assign_and_reassign_with_reason(client, agent, lead, make_user):
 def test_agents_only_see_their_team_and_the_pool(client, agent, lead, make_user):
     _, finance_agent = make_user("fin1", "agent", "finance")
     complaint = new_complaint(client, agent)
-    client.post(f"/api/v1/complaints/{complaint['id']}/assign",
-                json={"version": complaint["version"], "team": "service"}, headers=lead)
-    assert client.get(f"/api/v1/complaints/{complaint['id']}", headers=finance_agent
-                      ).status_code == 404
+    client.post(
+        f"/api/v1/complaints/{complaint['id']}/assign",
+        json={"version": complaint["version"], "team": "service"},
+        headers=lead,
+    )
+    assert (
+        client.get(f"/api/v1/complaints/{complaint['id']}", headers=finance_agent).status_code
+        == 404
+    )
     listed = client.get("/api/v1/complaints", headers=finance_agent).json()["items"]
     assert complaint["id"] not in [c["id"] for c in listed]
 
@@ -160,18 +180,26 @@ def test_agents_only_see_their_team_and_the_pool(client, agent, lead, make_user)
 def test_merge_closes_the_duplicate(client, agent, lead, db):
     keep = new_complaint(client, agent)
     duplicate = new_complaint(client, agent, content="同一个耳机问题，又投诉一次")
-    response = client.post(f"/api/v1/complaints/{duplicate['id']}/merge",
-                           json={"version": duplicate["version"], "into": keep["number"]},
-                           headers=lead)
+    response = client.post(
+        f"/api/v1/complaints/{duplicate['id']}/merge",
+        json={"version": duplicate["version"], "into": keep["number"]},
+        headers=lead,
+    )
     assert response.status_code == 200, response.text
     merged = client.get(f"/api/v1/complaints/{duplicate['id']}", headers=lead).json()
     assert merged["merged_into"] == keep["id"] and merged["stage"] == "archived"
-    again = client.post(f"/api/v1/complaints/{duplicate['id']}/merge",
-                        json={"version": merged["version"], "into": keep["number"]}, headers=lead)
+    again = client.post(
+        f"/api/v1/complaints/{duplicate['id']}/merge",
+        json={"version": merged["version"], "into": keep["number"]},
+        headers=lead,
+    )
     assert again.status_code == 409
     with db.session(write=False) as session:
-        kinds = set(session.scalars(select(ComplaintEvent.kind).where(
-            ComplaintEvent.complaint_id == keep["id"])))
+        kinds = set(
+            session.scalars(
+                select(ComplaintEvent.kind).where(ComplaintEvent.complaint_id == keep["id"])
+            )
+        )
     assert "merged" in kinds
 
 
@@ -187,10 +215,12 @@ def test_list_filters_and_keyset_pagination(client, agent, clock):
         if not cursor:
             break
     assert seen == sorted(created, reverse=True)
-    assert client.get("/api/v1/complaints", params={"cursor": "%%%"}, headers=agent
-                      ).status_code == 422
-    assert client.get("/api/v1/complaints", params={"stage": "nope"}, headers=agent
-                      ).status_code == 422
+    assert (
+        client.get("/api/v1/complaints", params={"cursor": "%%%"}, headers=agent).status_code == 422
+    )
+    assert (
+        client.get("/api/v1/complaints", params={"stage": "nope"}, headers=agent).status_code == 422
+    )
     by_stage = client.get("/api/v1/complaints", params={"stage": "registered"}, headers=agent)
     assert len(by_stage.json()["items"]) == 7
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from sqlalchemy import func, select
 
 from kesu.accounts.models import AuditLog
@@ -37,12 +39,15 @@ def test_full_loop_reaches_archive_with_complete_timeline(client, agent, lead, d
     events = client.get(f"/api/v1/complaints/{complaint['id']}/events", headers=agent).json()
     moves = [(e["data"]["from"], e["data"]["to"]) for e in events if e["kind"] == "stage_changed"]
     stages = ["registered"] + [to for to, _ in LOOP]
-    assert moves == list(zip(stages, stages[1:], strict=False))
+    assert moves == list(itertools.pairwise(stages))
     assert events[0]["kind"] == "created"
     assert all(e["actor"] for e in events)
     with db.session(write=False) as session:
-        audited = session.scalar(select(func.count()).select_from(AuditLog).where(
-            AuditLog.entity == "complaint", AuditLog.entity_id == complaint["number"]))
+        audited = session.scalar(
+            select(func.count())
+            .select_from(AuditLog)
+            .where(AuditLog.entity == "complaint", AuditLog.entity_id == complaint["number"])
+        )
     assert audited == len(events)
 
 
@@ -53,7 +58,8 @@ def test_skipping_a_stage_is_refused_with_the_allowed_moves(client, agent):
     assert response.json()["code"] == "illegal_transition"
     assert "调查核实" in response.json()["detail"]
     assert client.get(f"/api/v1/complaints/{complaint['id']}", headers=agent).json()["stage"] == (
-        "registered")
+        "registered"
+    )
 
 
 def test_unknown_stage_and_missing_output_name_the_field(client, agent):
@@ -85,8 +91,9 @@ def test_auditor_can_read_but_not_act(client, agent, make_user):
     complaint = new_complaint(client, agent)
     assert client.get(f"/api/v1/complaints/{complaint['id']}", headers=auditor).status_code == 200
     assert move(client, auditor, complaint, "investigating").status_code == 403
-    response = client.post(f"/api/v1/complaints/{complaint['id']}/notes",
-                           json={"body": "x"}, headers=auditor)
+    response = client.post(
+        f"/api/v1/complaints/{complaint['id']}/notes", json={"body": "x"}, headers=auditor
+    )
     assert response.status_code == 403
 
 
@@ -116,23 +123,32 @@ def test_customer_rejection_goes_back_to_proposing(client, agent, db, clock):
     assert after["stage"] == "proposing"
     events = client.get(f"/api/v1/complaints/{complaint['id']}/events", headers=agent).json()
     rejected = [e for e in events if e["kind"] == "customer_rejected"]
-    assert rejected and rejected[0]["actor_kind"] == "customer" and "只想退款" in rejected[0]["body"]
+    assert (
+        rejected and rejected[0]["actor_kind"] == "customer" and "只想退款" in rejected[0]["body"]
+    )
 
 
 def test_reopen_needs_a_resolved_complaint_and_a_reason(client, agent, lead):
     complaint = new_complaint(client, agent)
-    response = client.post(f"/api/v1/complaints/{complaint['id']}/reopen",
-                           json={"version": complaint["version"], "reason": "客户不满意"},
-                           headers=agent)
+    response = client.post(
+        f"/api/v1/complaints/{complaint['id']}/reopen",
+        json={"version": complaint["version"], "reason": "客户不满意"},
+        headers=agent,
+    )
     assert response.status_code == 409
     for to, outputs in LOOP:
         complaint = move(client, lead, complaint, to, **outputs).json()
-    response = client.post(f"/api/v1/complaints/{complaint['id']}/reopen",
-                           json={"version": complaint["version"], "reason": ""}, headers=agent)
+    response = client.post(
+        f"/api/v1/complaints/{complaint['id']}/reopen",
+        json={"version": complaint["version"], "reason": ""},
+        headers=agent,
+    )
     assert response.status_code == 422 and response.json()["field"] == "reason"
-    response = client.post(f"/api/v1/complaints/{complaint['id']}/reopen",
-                           json={"version": complaint["version"], "reason": "客户反馈仍有杂音"},
-                           headers=agent)
+    response = client.post(
+        f"/api/v1/complaints/{complaint['id']}/reopen",
+        json={"version": complaint["version"], "reason": "客户反馈仍有杂音"},
+        headers=agent,
+    )
     assert response.status_code == 200
     body = response.json()
     assert body["stage"] == "investigating" and body["reopen_count"] == 1

@@ -21,8 +21,8 @@ LUNCH_BREAK = BusinessCalendar.from_config(
 )
 
 
-def local(*args: int) -> datetime:
-    return datetime(*args, tzinfo=SHANGHAI)  # type: ignore[misc]
+def local(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=SHANGHAI)
 
 
 def as_local(t: datetime) -> datetime:
@@ -98,7 +98,11 @@ def test_next_business_start() -> None:
 
 def test_admin_holidays_and_workdays_override_everything() -> None:
     cal = BusinessCalendar.from_config(
-        {"holidays": ["2026-11-23"], "workdays": ["2026-10-05"], "workday_hours": [["10:00", "12:00"]]}
+        {
+            "holidays": ["2026-11-23"],
+            "workdays": ["2026-10-05"],
+            "workday_hours": [["10:00", "12:00"]],
+        }
     )
     assert not cal.is_working_day(date(2026, 11, 23))  # a Monday made a company holiday
     assert cal.hours_on(date(2026, 10, 5)) == ((600, 720),)  # a statutory holiday worked anyway

@@ -2,6 +2,8 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kesu.sla.calendar import BusinessCalendar
 from kesu.sla.deadlines import (
@@ -16,13 +18,14 @@ from kesu.sla.deadlines import (
 )
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
 CAL = BusinessCalendar.from_config(
-    {"hours": {d: [["09:00", "12:00"], ["13:30", "18:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}}
+    {"hours": {d: [["09:00", "12:00"], ["13:30", "18:00"]] for d in WEEKDAYS}}
 )
 
 
-def local(*args: int) -> datetime:
-    return datetime(*args, tzinfo=SHANGHAI)  # type: ignore[misc]
+def local(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=SHANGHAI)
 
 
 MONDAY_9 = local(2026, 11, 23, 9)
@@ -93,3 +96,30 @@ def test_invalid_clocks() -> None:
         MilestoneClock(target_minutes=60, started_at=MONDAY_9, warn_percent=0)
     with pytest.raises(ValueError):
         Pause(local(2026, 11, 23, 11), local(2026, 11, 23, 10))
+
+
+def _pause(offset: int, length: int) -> Pause:
+    start = MONDAY_9 + timedelta(minutes=offset)
+    return Pause(start, start + timedelta(minutes=length))
+
+
+pause_strategy = st.builds(
+    _pause, st.integers(min_value=0, max_value=60 * 24 * 20), st.integers(0, 60 * 24 * 5)
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(min_value=1, max_value=60 * 40),
+    st.lists(pause_strategy, max_size=4),
+)
+def test_due_time_is_when_the_running_clock_reaches_the_target(
+    target: int, pauses: list[Pause]
+) -> None:
+    clock = MilestoneClock(target_minutes=target, started_at=MONDAY_9, pauses=tuple(pauses))
+    due = due_at(clock, CAL)
+    assert due is not None
+    assert elapsed(clock, CAL, due) == clock.target
+    assert elapsed(clock, CAL, due - timedelta(microseconds=1)) < clock.target
+    assert is_breached(clock, CAL, due)
+    assert not is_breached(clock, CAL, due - timedelta(microseconds=1))

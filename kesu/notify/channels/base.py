@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import httpx
 
@@ -44,6 +45,13 @@ class HttpRequest:
 
     def json(self) -> Any:
         return json.loads(self.content)
+
+    @property
+    def safe_url(self) -> str:
+        """The URL with query values masked, for logs: robot URLs carry their secret there."""
+        parts = urlsplit(self.url)
+        masked = "&".join(f"{name}=***" for name, _ in parse_qsl(parts.query, True))
+        return urlunsplit(parts._replace(query=masked))
 
 
 class DeliveryStatus(StrEnum):
@@ -116,6 +124,8 @@ def deliver(
         response = client.request(
             request.method, request.url, headers=dict(request.headers), content=request.content
         )
+    except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:  # a config error: permanent
+        return DeliveryResult(DeliveryStatus.FAILED, detail=f"bad url: {exc}")
     except httpx.TimeoutException as exc:
         return DeliveryResult(DeliveryStatus.RETRYABLE, detail=f"timeout: {exc!r}")
     except httpx.TransportError as exc:  # connection refused, DNS, TLS, reset …

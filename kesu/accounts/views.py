@@ -1,0 +1,226 @@
+"""HTML pages: sign in and out, and the admin pages for users and teams.
+
+Also the page dependencies every staff page uses (``PageUserR`` / ``PageUserW`` / ``AdminW`` …):
+they resolve the user exactly as the API does (``kesu.web.deps``) and keep a plain copy for the
+layout. An anonymous browser is sent to ``/login?next=…`` by ``kesu.web.errors``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kesu.accounts import service
+from kesu.accounts.audit import record_audit
+from kesu.accounts.models import Team, User
+from kesu.accounts.roles import Permission, Role
+from kesu.complaints.access import require
+from kesu.errors import InvalidInput, KesuError
+from kesu.web.csrf import CheckedForm, rotate, text
+from kesu.web.deps import ClockDep, ReadSession, UserR, UserW, WriteSession, actor_for
+from kesu.web.i18n import gettext as _
+from kesu.web.i18n import locale_dependency
+from kesu.web.templating import NavUser, flash, redirect, render, safe_next
+
+router = APIRouter(dependencies=[Depends(locale_dependency)], include_in_schema=False)
+
+
+def _remember(request: Request, user: User) -> User:
+    request.state.nav = NavUser(user.id, user.label, user.role, user.role == Role.admin.value)
+    return user
+
+
+def page_user_read(request: Request, user: UserR) -> User:
+    return _remember(request, user)
+
+
+def page_user_write(request: Request, user: UserW) -> User:
+    return _remember(request, user)
+
+
+def admin_read(request: Request, user: UserR) -> User:
+    _remember(request, user)
+    require(user, Permission.admin)
+    return user
+
+
+def admin_write(request: Request, user: UserW) -> User:
+    _remember(request, user)
+    require(user, Permission.admin)
+    return user
+
+
+PageUserR = Annotated[User, Depends(page_user_read)]
+PageUserW = Annotated[User, Depends(page_user_write)]
+AdminR = Annotated[User, Depends(admin_read)]
+AdminW = Annotated[User, Depends(admin_write)]
+
+
+# ---- sign in / out -------------------------------------------------------------------------
+
+
+@router.get("/login")
+def login_page(request: Request, next: str = "/") -> Response:
+    if request.session.get("user_id"):
+        return redirect(safe_next(next))
+    return render(request, "accounts/login.html", {"next": safe_next(next), "username": ""})
+
+
+@router.post("/login")
+def login(request: Request, form: CheckedForm, session: WriteSession, clock: ClockDep) -> Response:
+    username, target = text(form, "username", 64), safe_next(text(form, "next"))
+    user = service.authenticate(session, clock, username, str(form.get("password") or ""))
+    if user is None:
+        return render(
+            request,
+            "accounts/login.html",
+            {
+                "next": target,
+                "username": username,
+                "error": _("用户名或密码不正确，或账号已停用。"),
+            },
+            status_code=400,
+        )
+    session.commit()
+    request.session.clear()  # a new session on sign-in: nothing from before carries over
+    request.session["user_id"] = user.id
+    rotate(request)
+    return redirect(target)
+
+
+@router.post("/logout")
+def logout(request: Request, form: CheckedForm) -> Response:
+    request.session.clear()
+    return redirect("/login")
+
+
+# ---- admin: users --------------------------------------------------------------------------
+
+
+def _teams(session: Session, active_only: bool = True) -> list[Team]:
+    stmt = select(Team).order_by(Team.id)
+    return list(session.scalars(stmt.where(Team.is_active) if active_only else stmt))
+
+
+def _users_page(
+    request: Request,
+    session: Session,
+    status_code: int = 200,
+    error: KesuError | None = None,
+    values: dict[str, str] | None = None,
+) -> Response:
+    users = list(session.scalars(select(User).order_by(User.is_active.desc(), User.username)))
+    return render(
+        request,
+        "accounts/users.html",
+        {"users": users, "teams": _teams(session), "values": values or {}, "error": error},
+        status_code,
+    )
+
+
+@router.get("/admin")
+def admin_home(user: AdminR) -> Response:
+    return redirect("/admin/users")
+
+
+@router.get("/admin/users")
+def users_page(request: Request, session: ReadSession, user: AdminR) -> Response:
+    return _users_page(request, session)
+
+
+@router.post("/admin/users")
+def create_user(
+    request: Request, form: CheckedForm, session: WriteSession, clock: ClockDep, user: AdminW
+) -> Response:
+    values = {k: text(form, k) for k in ("username", "display_name", "role", "team", "email")}
+    try:
+        created = service.create_user(
+            session,
+            clock,
+            actor_for(user),
+            username=values["username"],
+            password=str(form.get("password") or ""),
+            role=values["role"],
+            team_code=values["team"] or None,
+            display_name=values["display_name"],
+            email=values["email"] or None,
+        )
+        session.commit()
+    except KesuError as exc:
+        session.rollback()
+        return _users_page(request, session, exc.status_code, exc, values)
+    flash(request, _("已创建用户 %(name)s") % {"name": created.username})
+    return redirect("/admin/users")
+
+
+@router.post("/admin/users/{user_id}/deactivate")
+def deactivate_user(
+    request: Request,
+    user_id: int,
+    form: CheckedForm,
+    session: WriteSession,
+    clock: ClockDep,
+    user: AdminW,
+) -> Response:
+    target = service.get_user(session, user_id)
+    if target.id == user.id:
+        raise InvalidInput(_("不能停用自己的账号。"), field="user")
+    # accounts.service has no deactivate_user yet; this is the whole rule, audited.
+    if target.is_active:
+        target.is_active = False
+        record_audit(
+            session,
+            clock,
+            actor_for(user),
+            "user.deactivate",
+            "user",
+            target.id,
+            {"username": target.username, "is_active": [True, False]},
+        )
+        session.commit()
+    flash(request, _("已停用用户 %(name)s") % {"name": target.username})
+    return redirect("/admin/users")
+
+
+# ---- admin: teams --------------------------------------------------------------------------
+
+
+def _teams_page(
+    request: Request,
+    session: Session,
+    status_code: int = 200,
+    error: KesuError | None = None,
+    values: dict[str, str] | None = None,
+) -> Response:
+    return render(
+        request,
+        "accounts/teams.html",
+        {"teams": _teams(session, active_only=False), "values": values or {}, "error": error},
+        status_code,
+    )
+
+
+@router.get("/admin/teams")
+def teams_page(request: Request, session: ReadSession, user: AdminR) -> Response:
+    return _teams_page(request, session)
+
+
+@router.post("/admin/teams")
+def create_team(
+    request: Request, form: CheckedForm, session: WriteSession, clock: ClockDep, user: AdminW
+) -> Response:
+    values = {k: text(form, k) for k in ("code", "name", "name_en")}
+    try:
+        team = service.create_team(
+            session, clock, actor_for(user), values["code"], values["name"], values["name_en"]
+        )
+        session.commit()
+    except KesuError as exc:
+        session.rollback()
+        return _teams_page(request, session, exc.status_code, exc, values)
+    flash(request, _("已创建团队 %(name)s") % {"name": team.name})
+    return redirect("/admin/teams")

@@ -1,0 +1,167 @@
+"""The ``kesu`` command: serve, db upgrade, users, tokens, demo data."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+
+from kesu.clock import SystemClock
+from kesu.config import get_settings
+from kesu.db import Database
+
+app = typer.Typer(help="kesu 客诉 — customer complaint management", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema (Alembic migrations)", no_args_is_help=True)
+user_app = typer.Typer(help="Staff users", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+console = Console()
+
+
+def _database() -> Database:
+    settings = get_settings()
+    return Database(settings.database_url, settings.db_pool_size)
+
+
+def _fail(message: str) -> None:
+    console.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(code=2)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply migrations and seed default configuration into empty tables."""
+    from kesu.migrate import upgrade
+
+    seeded = upgrade(_database(), SystemClock(), revision)
+    console.print(f"database at {revision}" + (f"; seeded {', '.join(seeded)}" if seeded else ""))
+
+
+@app.command()
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64)] = 1,
+    log_level: str = "info",
+    access_log: bool = True,
+) -> None:
+    """Serve the web UI and the API (migrates an empty database first)."""
+    import uvicorn
+
+    from kesu.migrate import is_empty, upgrade
+
+    database = _database()
+    if is_empty(database):
+        console.print("empty database: applying migrations and default configuration")
+        upgrade(database, SystemClock())
+    database.dispose()
+    console.print(f"kesu on http://{host}:{port}  (API docs: /api/docs)")
+    uvicorn.run(
+        "kesu.web.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        access_log=access_log,
+        proxy_headers=False,
+    )
+
+
+@user_app.command("create")
+def user_create(
+    username: Annotated[str, typer.Option()],
+    role: Annotated[
+        str,
+        typer.Option(help="admin, executive, manager, team_lead, agent, finance_approver, auditor"),
+    ],
+    password: Annotated[str | None, typer.Option(help="or set KESU_NEW_PASSWORD")] = None,
+    team: Annotated[str | None, typer.Option(help="team code")] = None,
+    display_name: str = "",
+    email: str | None = None,
+) -> None:
+    """Create a staff user."""
+    from kesu.accounts import service
+    from kesu.errors import KesuError
+
+    secret = password or os.environ.get("KESU_NEW_PASSWORD")
+    if not secret:
+        _fail("give --password or KESU_NEW_PASSWORD")
+        return
+    try:
+        with _database().session() as session:
+            user = service.create_user(
+                session,
+                SystemClock(),
+                service.SYSTEM,
+                username=username,
+                password=secret,
+                role=role,
+                team_code=team,
+                display_name=display_name,
+                email=email,
+            )
+            console.print(f"created user {user.username} ({user.role})")
+    except KesuError as exc:
+        _fail(exc.message)
+
+
+@token_app.command("create")
+def token_create(user: Annotated[str, typer.Option(help="username")], name: str = "cli") -> None:
+    """Print a new API token for a user (shown once)."""
+    from sqlalchemy import select
+
+    from kesu.accounts import service
+    from kesu.accounts.models import User
+
+    with _database().session() as session:
+        account = session.scalar(select(User).where(User.username == user))
+        if account is None:
+            _fail(f"no such user: {user}")
+            return
+        token = service.create_token(session, SystemClock(), service.SYSTEM, account, name)
+    typer.echo(token)
+
+
+@app.command()
+def demo(
+    complaints: Annotated[int, typer.Option(min=0)] = 500,
+    days: int = 180,
+    seed: int = 2026,
+    if_empty: Annotated[bool, typer.Option(help="only when there are no complaints")] = False,
+) -> None:
+    """Load demo users and generated Chinese complaints (fast enough for 1,000,000)."""
+    from sqlalchemy import select
+
+    from kesu import demo as demo_data
+    from kesu.complaints.models import Complaint
+    from kesu.migrate import upgrade
+
+    database = _database()
+    upgrade(database, SystemClock())
+    if if_empty:
+        with database.session(write=False) as session:
+            if session.scalar(select(Complaint.id).limit(1)) is not None:
+                console.print("complaints exist; demo data not loaded")
+                return
+    started = time.perf_counter()
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task("生成演示投诉", total=complaints)
+        made = demo_data.generate(
+            database, SystemClock(), complaints, days, seed, progress=lambda n: bar.advance(task, n)
+        )
+    elapsed = time.perf_counter() - started
+    console.print(
+        f"{made} complaints in {elapsed:.1f}s; staff password: {demo_data.DEMO_PASSWORD} "
+        "(users: admin, manager, lead_service, agent_service_1 …)"
+    )
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,317 @@
+"""Generated demo data: realistic Chinese complaints across channels, categories, stages, dates.
+
+Rows are written with bulk ``INSERT``s in batches, so a million complaints take minutes.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, select, text
+from sqlalchemy.orm import Session
+
+from kesu import demo_text as words
+from kesu.accounts import service as accounts
+from kesu.accounts.models import Team, User
+from kesu.clock import Clock
+from kesu.complaints.models import (
+    Complaint,
+    ComplaintSequence,
+    Customer,
+    Stage,
+)
+from kesu.complaints.numbering import LOCAL_TZ, PREFIX
+from kesu.db import Base, Database
+from kesu.taxonomy.models import Category
+
+DEMO_PASSWORD = "kesu-demo-2026"
+STAFF = [
+    ("admin", "admin", None),
+    ("manager", "manager", None),
+    ("exec", "executive", None),
+    ("finance", "finance_approver", "finance"),
+    ("auditor", "auditor", None),
+]
+CHANNEL_WEIGHTS = {
+    "web": 25,
+    "app": 20,
+    "phone": 18,
+    "api": 8,
+    "email": 8,
+    "desk": 6,
+    "weibo": 4,
+    "douyin": 3,
+    "xiaohongshu": 3,
+    "heimao": 2,
+    "wechat": 2,
+    "kuaishou": 1,
+}
+OUTPUT_TEXT = {
+    "findings": words.FINDINGS,
+    "solution": words.SOLUTIONS,
+    "measures": words.MEASURES,
+    "result": words.RESULTS,
+}
+BATCH = 5000
+
+
+def ensure_staff(session: Session, clock: Clock) -> list[str]:
+    """Demo users: admin, manager, executive, finance, auditor, a lead and two agents per team."""
+    wanted = list(STAFF)
+    for team in session.scalars(select(Team).order_by(Team.id)):
+        wanted += [
+            (f"lead_{team.code}", "team_lead", team.code),
+            (f"agent_{team.code}_1", "agent", team.code),
+            (f"agent_{team.code}_2", "agent", team.code),
+        ]
+    existing = set(session.scalars(select(User.username)))
+    created = []
+    for username, role, team_code in wanted:
+        if username in existing:
+            continue
+        accounts.create_user(
+            session,
+            clock,
+            accounts.SYSTEM,
+            username=username,
+            password=DEMO_PASSWORD,
+            role=role,
+            team_code=team_code,
+        )
+        created.append(username)
+    return created
+
+
+@dataclass
+class _World:
+    leaves: list[Category]
+    stages: list[Stage]
+    teams: dict[str, int]
+    agents: dict[int, list[int]]
+    counters: dict[str, int]
+
+
+def _world(session: Session) -> _World:
+    leaves = list(session.scalars(select(Category).where(Category.level == 3, Category.is_active)))
+    stages = list(session.scalars(select(Stage).where(Stage.is_active).order_by(Stage.position)))
+    teams = {t.code: t.id for t in session.scalars(select(Team))}
+    agents: dict[int, list[int]] = {}
+    for user in session.scalars(select(User).where(User.role.in_(["agent", "team_lead"]))):
+        if user.team_id is not None:
+            agents.setdefault(user.team_id, []).append(user.id)
+    counters = {row.day: row.value for row in session.scalars(select(ComplaintSequence))}
+    return _World(leaves, stages, teams, agents, counters)
+
+
+def generate(
+    db: Database,
+    clock: Clock,
+    count: int,
+    days: int = 180,
+    seed: int = 2026,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Adds ``count`` complaints received over the last ``days`` days; returns how many."""
+    with db.session() as session:
+        ensure_staff(session, clock)
+    with db.session() as session:
+        world = _world(session)
+        next_customer = (session.scalar(select(Customer.id).order_by(Customer.id.desc())) or 0) + 1
+        next_complaint = (
+            session.scalar(select(Complaint.id).order_by(Complaint.id.desc())) or 0
+        ) + 1
+    rng = random.Random(seed)
+    now = clock.now()
+    customers = max(20, count // 4)
+    made = 0
+    for batch in _batches(count, BATCH):
+        rows, people, events = [], [], []
+        for _ in range(batch):
+            age = days * (1 - (made / max(count, 1))) * 86400  # oldest first: ids follow time
+            received = now - timedelta(seconds=age + rng.uniform(0, 600))
+            customer_id = next_customer + rng.randrange(customers)
+            row = _complaint(rng, world, next_complaint + made, received, now, customer_id)
+            rows.append(row)
+            events += _events(row)
+            made += 1
+        people = [_customer(rng, cid, now) for cid in sorted({r["customer_id"] for r in rows})]
+        with db.session() as session:
+            existing = set(
+                session.scalars(
+                    select(Customer.id).where(Customer.id.in_([p["id"] for p in people]))
+                )
+            )
+            fresh = [p for p in people if p["id"] not in existing]
+            if fresh:
+                session.execute(insert(Base.metadata.tables["customers"]), fresh)
+            session.execute(insert(Base.metadata.tables["complaints"]), rows)
+            session.execute(insert(Base.metadata.tables["complaint_events"]), events)
+        if progress:
+            progress(batch)
+    _save_counters(db, world.counters)
+    _advance_postgres_sequences(db)
+    return made
+
+
+def _advance_postgres_sequences(db: Database) -> None:
+    """Explicit ids bypass PostgreSQL's identity sequences; move them past the new rows."""
+    if db.is_sqlite:
+        return
+    with db.session() as session:
+        for table in ("customers", "complaints"):
+            session.execute(
+                text(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f"(SELECT COALESCE(MAX(id), 1) FROM {table}))"
+                )
+            )
+
+
+def _batches(total: int, size: int) -> Iterator[int]:
+    while total > 0:
+        yield min(size, total)
+        total -= size
+
+
+def _customer(rng: random.Random, customer_id: int, now: datetime) -> dict[str, Any]:
+    phone = f"1{rng.choice('3456789')}{customer_id:09d}"[-11:]
+    tier = rng.choices(["standard", "vip", "key"], [90, 8, 2])[0]
+    return {
+        "id": customer_id,
+        "name": rng.choice(words.SURNAMES) + rng.choice(words.GIVEN),
+        "phone": phone,
+        "email": f"user{customer_id}@example.com",
+        "tier": tier,
+        "region": rng.choice(words.REGIONS),
+        "external_id": None,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _complaint(
+    rng: random.Random,
+    world: _World,
+    complaint_id: int,
+    received: datetime,
+    now: datetime,
+    customer_id: int,
+) -> dict[str, Any]:
+    leaf = rng.choice(world.leaves)
+    level2 = leaf.path.split("/")[1]
+    line = rng.choice(list(words.PRODUCTS))
+    product = rng.choice(words.PRODUCTS[line])
+    phrase = rng.choice(words.PHRASES.get(level2, words.PHRASES["其他问题"]))
+    text = phrase.format(p=product, d=rng.randint(2, 15), n=rng.choice([9, 20, 49, 99, 199, 399]))
+    content = rng.choice(words.OPENERS) + text + "。" + rng.choice(words.CLOSERS)
+    stage_index = _stage_for_age(rng, (now - received).days, len(world.stages))
+    stage = world.stages[stage_index]
+    entered = received + (now - received) * rng.uniform(0.3, 0.9) if stage_index else received
+    team_id = world.teams.get(leaf.team_code or "service")
+    pool = world.agents.get(team_id or -1, [])
+    assignee = rng.choice(pool) if pool and (stage_index > 0 or rng.random() < 0.5) else None
+    outputs = {}
+    for passed in world.stages[:stage_index]:
+        for spec in passed.required_outputs:
+            outputs[spec["code"]] = rng.choice(OUTPUT_TEXT.get(spec["code"], ["已处理"]))
+    closed = stage.category == "closed"
+    resolved = stage.category in ("resolved", "closed")
+    local_day = received.astimezone(LOCAL_TZ).strftime("%Y%m%d")
+    world.counters[local_day] = world.counters.get(local_day, 0) + 1
+    severity = (
+        leaf.default_severity
+        or rng.choices(["minor", "moderate", "serious", "critical"], [60, 28, 10, 2])[0]
+    )
+    return {
+        "id": complaint_id,
+        "number": f"{PREFIX}{local_day}-{world.counters[local_day]:06d}",
+        "title": text[:40],
+        "content": content,
+        "channel": rng.choices(list(CHANNEL_WEIGHTS), list(CHANNEL_WEIGHTS.values()))[0],
+        "customer_id": customer_id,
+        "order_no": f"SO{received:%y%m%d}{rng.randrange(10**6):06d}",
+        "product": product,
+        "remedy": rng.choice(
+            ["refund", "replacement", "repair", "compensation", "apology", "explanation"]
+        ),
+        "category_id": leaf.id,
+        "severity": severity,
+        "priority": {"minor": 3, "moderate": 3, "serious": 2, "critical": 1}[severity],
+        "stage": stage.code,
+        "stage_entered_at": entered,
+        "is_open": not closed,
+        "due_at": (
+            entered + timedelta(minutes=stage.time_limit_minutes)
+            if stage.time_limit_minutes and not closed
+            else None
+        ),
+        "team_id": team_id if stage_index or assignee else None,
+        "assignee_id": assignee,
+        "tags": [],
+        "custom_fields": {},
+        "outputs": outputs,
+        "tracking_token": secrets.token_urlsafe(24),
+        "received_at": received,
+        "first_response_at": received + timedelta(minutes=rng.randint(5, 120))
+        if stage_index
+        else None,
+        "resolved_at": entered if resolved else None,
+        "closed_at": entered if closed else None,
+        "created_at": received,
+        "updated_at": entered,
+        "repeat_of_id": None,
+        "merged_into_id": None,
+        "reopen_count": 0,
+        "version": 1 + stage_index,
+    }
+
+
+def _stage_for_age(rng: random.Random, age_days: int, stage_count: int) -> int:
+    """Old complaints are mostly archived; recent ones are spread over the early stages."""
+    last = stage_count - 1
+    if age_days > 30:
+        return last if rng.random() < 0.9 else rng.randrange(stage_count)
+    if age_days > 7:
+        return rng.choice([last, last, last - 1, 3, 4, 5])
+    return min(last, int(rng.expovariate(0.8)))
+
+
+def _events(row: dict[str, Any]) -> list[dict[str, Any]]:
+    created = {
+        "complaint_id": row["id"],
+        "at": row["received_at"],
+        "actor_kind": "system",
+        "actor_id": None,
+        "actor_label": "系统",
+        "kind": "created",
+        "visibility": "public",
+        "body": "投诉已受理，受理编号 " + row["number"],
+        "data": {"channel": row["channel"]},
+    }
+    if row["stage"] == "registered":
+        return [created]
+    moved = {
+        **created,
+        "at": row["stage_entered_at"],
+        "kind": "stage_changed",
+        "visibility": "internal",
+        "body": f"→ {row['stage']}",
+        "data": {"to": row["stage"], "demo": True},
+        "actor_id": row["assignee_id"],
+    }
+    return [created, moved]
+
+
+def _save_counters(db: Database, counters: dict[str, int]) -> None:
+    with db.session() as session:
+        stored = {row.day: row for row in session.scalars(select(ComplaintSequence))}
+        for day, value in counters.items():
+            if day in stored:
+                stored[day].value = max(stored[day].value, value)
+            else:
+                session.add(ComplaintSequence(day=day, value=value))
