@@ -84,8 +84,13 @@ def clock() -> FrozenClock:
 
 
 @pytest.fixture
-def db(backend: str, tmp_path: Path, sqlite_template: Path, pg_database: Database | None,
-       clock: FrozenClock) -> Iterator[Database]:
+def db(
+    backend: str,
+    tmp_path: Path,
+    sqlite_template: Path,
+    pg_database: Database | None,
+    clock: FrozenClock,
+) -> Iterator[Database]:
     if backend == "sqlite":
         path = tmp_path / "kesu.db"
         shutil.copy(sqlite_template, path)
@@ -129,11 +134,22 @@ MakeUser = Callable[..., tuple[User, dict[str, str]]]
 def make_user(db: Database, clock: FrozenClock) -> MakeUser:
     """Creates a user with a role (and team) and returns it with Bearer headers."""
 
-    def make(username: str, role: str = "agent", team: str | None = "service",
-             password: str = "password-123") -> tuple[User, dict[str, str]]:
+    def make(
+        username: str,
+        role: str = "agent",
+        team: str | None = "service",
+        password: str = "password-123",
+    ) -> tuple[User, dict[str, str]]:
         with db.session() as session:
-            user = accounts.create_user(session, clock, accounts.SYSTEM, username=username,
-                                        password=password, role=role, team_code=team)
+            user = accounts.create_user(
+                session,
+                clock,
+                accounts.SYSTEM,
+                username=username,
+                password=password,
+                role=role,
+                team_code=team,
+            )
             token = accounts.create_token(session, clock, accounts.SYSTEM, user)
         return user, {"Authorization": f"Bearer {token}"}
 

@@ -43,32 +43,51 @@ def load_defaults(session: Session, clock: Clock) -> list[str]:
 
 def _seed_stages(session: Session) -> None:
     for position, row in enumerate(read_seed("stages.toml")["stage"], start=1):
-        session.add(Stage(
-            code=row["code"], name=row["name"], name_en=row.get("name_en", ""),
-            public_name=row.get("public_name", row["name"]), position=position * 10,
-            category=row["category"], allowed_roles=row.get("allowed_roles", []),
-            time_limit_minutes=row.get("time_limit_minutes"),
-            required_outputs=row.get("required_outputs", []), back_to=row.get("back_to", []),
-        ))
+        session.add(
+            Stage(
+                code=row["code"],
+                name=row["name"],
+                name_en=row.get("name_en", ""),
+                public_name=row.get("public_name", row["name"]),
+                position=position * 10,
+                category=row["category"],
+                allowed_roles=row.get("allowed_roles", []),
+                time_limit_minutes=row.get("time_limit_minutes"),
+                required_outputs=row.get("required_outputs", []),
+                back_to=row.get("back_to", []),
+            )
+        )
 
 
 def _seed_teams(session: Session, clock: Clock) -> None:
     for row in read_seed("teams.toml")["team"]:
-        session.add(Team(code=row["code"], name=row["name"], name_en=row.get("name_en", ""),
-                         created_at=clock.now()))
+        session.add(
+            Team(
+                code=row["code"],
+                name=row["name"],
+                name_en=row.get("name_en", ""),
+                created_at=clock.now(),
+            )
+        )
 
 
 def _seed_categories(session: Session, clock: Clock) -> None:
     def add(node: Any, parent: Category | None, inherited: dict[str, Any], sort: int) -> None:
         if isinstance(node, str):
             node = {"name": node}
-        settings = {"team": node.get("team", inherited.get("team")),
-                    "severity": node.get("severity", inherited.get("severity"))}
+        settings = {
+            "team": node.get("team", inherited.get("team")),
+            "severity": node.get("severity", inherited.get("severity")),
+        }
         category = Category(
-            parent=parent, level=parent.level + 1 if parent else 1, name=node["name"],
+            parent=parent,
+            level=parent.level + 1 if parent else 1,
+            name=node["name"],
             name_en=node.get("name_en", ""),
             path=f"{parent.path}/{node['name']}" if parent else node["name"],
-            default_severity=settings["severity"], team_code=settings["team"], sort=sort,
+            default_severity=settings["severity"],
+            team_code=settings["team"],
+            sort=sort,
             created_at=clock.now(),
         )
         session.add(category)
@@ -81,7 +100,14 @@ def _seed_categories(session: Session, clock: Clock) -> None:
 
 def _seed_form_fields(session: Session) -> None:
     for index, row in enumerate(read_seed("form_fields.toml").get("field", [])):
-        session.add(FormField(code=row["code"], label=row["label"], label_en=row.get("label_en", ""),
-                              field_type=row.get("field_type", "text"),
-                              options=row.get("options", []), required=row.get("required", False),
-                              sort=index))
+        session.add(
+            FormField(
+                code=row["code"],
+                label=row["label"],
+                label_en=row.get("label_en", ""),
+                field_type=row.get("field_type", "text"),
+                options=row.get("options", []),
+                required=row.get("required", False),
+                sort=index,
+            )
+        )

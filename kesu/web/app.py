@@ -23,12 +23,18 @@ from kesu.web.middleware import BodySizeLimit
 STATIC_DIR = Path(__file__).parent / "static"
 
 
-def create_app(settings: Settings | None = None, clock: Clock | None = None,
-               db: Database | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, clock: Clock | None = None, db: Database | None = None
+) -> FastAPI:
     settings = settings or get_settings()
-    app = FastAPI(title="kesu 客诉", version=__version__, docs_url=None, redoc_url=None,
-                  openapi_url="/openapi.json",
-                  description="Customer complaint management: intake, triage, closed loop, SLA.")
+    app = FastAPI(
+        title="kesu 客诉",
+        version=__version__,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+        description="Customer complaint management: intake, triage, closed loop, SLA.",
+    )
     app.state.settings = settings
     app.state.clock = clock or SystemClock()
     app.state.db = db or Database(settings.database_url, settings.db_pool_size)
@@ -50,9 +56,14 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None,
             return JSONResponse({"status": "error", "database": str(exc)[:200]}, status_code=503)
         return JSONResponse({"status": "ok", "version": __version__})
 
-    app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="kesu",
-                       same_site="lax", https_only=settings.base_url.startswith("https"),
-                       max_age=12 * 3600)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key,
+        session_cookie="kesu",
+        same_site="lax",
+        https_only=settings.base_url.startswith("https"),
+        max_age=12 * 3600,
+    )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app
 

@@ -1,0 +1,60 @@
+# kesu — the two commands: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+KESU := $(BIN)/kesu
+DEMO_COMPLAINTS ?= 2000
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint format bench install install-test system-deps i18n clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install -q -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+## Install, migrate, load demo data into an empty database, serve on http://127.0.0.1:8000.
+run: install
+	$(KESU) db upgrade
+	$(KESU) demo --if-empty --complaints $(DEMO_COMPLAINTS)
+	$(KESU) serve --host $(HOST) --port $(PORT)
+
+system-deps:
+	bash scripts/install-system-deps.sh
+
+lint: install-test
+	$(BIN)/ruff check kesu tests benchmarks
+	$(BIN)/ruff format --check kesu tests benchmarks
+	$(BIN)/mypy kesu
+
+format: install-test
+	$(BIN)/ruff format kesu tests benchmarks
+	$(BIN)/ruff check --fix kesu tests benchmarks
+
+## The whole suite, on SQLite and on a throw-away PostgreSQL, plus the browser test.
+test: install-test system-deps lint
+	KESU_TEST_REQUIRE_PG=1 $(BIN)/pytest -q
+
+bench: install-test
+	bash scripts/install-system-deps.sh --bench
+	$(BIN)/python benchmarks/run.py
+
+i18n: install-test
+	$(BIN)/pybabel extract -F babel.cfg -o kesu/locale/messages.pot .
+	$(BIN)/pybabel update -i kesu/locale/messages.pot -d kesu/locale -D messages --no-fuzzy-matching
+	$(BIN)/pybabel compile -d kesu/locale -D messages
+
+clean:
+	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache

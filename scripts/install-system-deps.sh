@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the test suite and the benchmarks need, if they are missing:
+# PostgreSQL (tests run on it too), Chromium (browser tests), fonts for Chinese, wrk (bench).
+set -euo pipefail
+
+want=()
+command -v chromium >/dev/null 2>&1 || want+=(chromium)
+ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || want+=(postgresql)
+fc-list 2>/dev/null | grep -qi "noto sans cjk" || want+=(fonts-noto-cjk)
+if [[ "${1:-}" == "--bench" ]]; then
+  command -v wrk >/dev/null 2>&1 || want+=(wrk)
+fi
+
+if ((${#want[@]})); then
+  if [[ $(id -u) -ne 0 ]]; then
+    SUDO=sudo
+  else
+    SUDO=
+  fi
+  echo "installing system packages: ${want[*]}"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${want[@]}"
+fi
