@@ -64,7 +64,11 @@ def server(env: dict[str, str], workers: int) -> Iterator[str]:
         yield base
     finally:
         process.terminate()
-        process.wait(timeout=20)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def wrk(script: str, url: str, connections: int, seconds: int, env: dict[str, str]) -> dict:

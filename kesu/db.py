@@ -6,6 +6,8 @@ never deadlock upgrading a read lock; read-only sessions use a deferred ``BEGIN`
 
 from __future__ import annotations
 
+import fcntl
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -65,12 +67,42 @@ def make_engine(url: str, pool_size: int = 10) -> Engine:
         engine = create_engine(
             url, pool_size=pool_size, max_overflow=20, connect_args={"timeout": 30}
         )
-        _configure_sqlite(engine)
+        lock = Path(path + ".writelock") if path and path != ":memory:" else None
+        _configure_sqlite(engine, lock)
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+class _WriteLock:
+    """Serialises SQLite write transactions of all threads and processes with ``flock``.
+
+    SQLite's own busy handler sleeps and polls (1, 2, 5, 10 … ms), so under load writers waste
+    the lock's idle time and latency explodes. A blocking ``flock`` wakes the next writer the
+    moment the previous one commits. Each acquisition opens its own descriptor, so threads of
+    one process queue on it too.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def acquire(self) -> int:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        return fd
+
+    @staticmethod
+    def release(fd: int) -> None:
+        os.close(fd)  # closing the descriptor drops the lock
+
+
+def _configure_sqlite(engine: Engine, lock_path: Path | None) -> None:
+    write_lock = _WriteLock(lock_path) if lock_path else None
+
+    def _release(dbapi_conn: Any, info: dict[str, Any]) -> None:
+        fd = info.pop("kesu_write_lock", None)
+        if fd is not None:
+            _WriteLock.release(fd)
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
@@ -85,7 +117,27 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        if mode == "IMMEDIATE" and write_lock is not None:
+            conn.info["kesu_write_lock"] = write_lock.acquire()
         conn.exec_driver_sql(f"BEGIN {mode}")
+
+    # These events fire just before SQLAlchemy ends the transaction; we end it ourselves first
+    # (the driver's second commit/rollback is a no-op) so the lock is freed only afterwards.
+    @event.listens_for(engine, "commit")
+    def _on_commit(conn: Any) -> None:
+        if "kesu_write_lock" in conn.info:
+            conn.connection.dbapi_connection.commit()
+            _release(None, conn.info)
+
+    @event.listens_for(engine, "rollback")
+    def _on_rollback(conn: Any) -> None:
+        if "kesu_write_lock" in conn.info:
+            conn.connection.dbapi_connection.rollback()
+            _release(None, conn.info)
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(dbapi_conn: Any, record: Any) -> None:
+        _release(dbapi_conn, record.info)
 
 
 class Database:
@@ -111,8 +163,7 @@ class Database:
             yield session
             if write:
                 session.commit()
-            else:
-                session.rollback()
+            # A read session just closes: its objects stay loaded (rollback would expire them).
         except BaseException:
             session.rollback()
             raise

@@ -12,7 +12,7 @@ from kesu.accounts.models import Team, User
 from kesu.accounts.roles import Permission
 from kesu.accounts.schemas import TeamCreate, TeamOut, TokenCreate, TokenOut, UserCreate, UserOut
 from kesu.complaints.access import require
-from kesu.web.deps import ClockDep, ReadSession, UserR, UserW, WriteSession, actor_for
+from kesu.web.deps import ClockDep, DatabaseDep, ReadSession, UserR, UserW, actor_for
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
@@ -42,24 +42,23 @@ def list_users(session: ReadSession, user: UserR) -> list[dict[str, Any]]:
 
 
 @router.post("/users", status_code=status.HTTP_201_CREATED, response_model=UserOut)
-def create_user(
-    body: UserCreate, session: WriteSession, user: UserW, clock: ClockDep
-) -> dict[str, Any]:
-    require(user, Permission.admin)
-    created = service.create_user(
-        session,
-        clock,
-        actor_for(user),
-        username=body.username,
-        password=body.password,
-        role=body.role,
-        team_code=body.team,
-        display_name=body.display_name,
-        email=body.email,
-        phone=body.phone,
-    )
-    session.commit()
-    return user_out(created)
+def create_user(body: UserCreate, db: DatabaseDep, user: UserW, clock: ClockDep) -> dict[str, Any]:
+    with db.session() as session:
+        require(user, Permission.admin)
+        created = service.create_user(
+            session,
+            clock,
+            actor_for(user),
+            username=body.username,
+            password=body.password,
+            role=body.role,
+            team_code=body.team,
+            display_name=body.display_name,
+            email=body.email,
+            phone=body.phone,
+        )
+        session.commit()
+        return user_out(created)
 
 
 @router.get("/teams", response_model=list[TeamOut])
@@ -68,20 +67,22 @@ def list_teams(session: ReadSession, user: UserR) -> list[Team]:
 
 
 @router.post("/teams", status_code=status.HTTP_201_CREATED, response_model=TeamOut)
-def create_team(body: TeamCreate, session: WriteSession, user: UserW, clock: ClockDep) -> Team:
-    require(user, Permission.admin)
-    team = service.create_team(
-        session, clock, actor_for(user), body.code, body.name, body.name_en, body.parent_id
-    )
-    session.commit()
-    return team
+def create_team(body: TeamCreate, db: DatabaseDep, user: UserW, clock: ClockDep) -> Team:
+    with db.session() as session:
+        require(user, Permission.admin)
+        team = service.create_team(
+            session, clock, actor_for(user), body.code, body.name, body.name_en, body.parent_id
+        )
+        session.commit()
+        return team
 
 
 @router.post("/tokens", status_code=status.HTTP_201_CREATED, response_model=TokenOut)
 def create_token(
-    body: TokenCreate, session: WriteSession, user: UserW, clock: ClockDep
+    body: TokenCreate, db: DatabaseDep, user: UserW, clock: ClockDep
 ) -> dict[str, str]:
     """A new API token for the caller; shown once."""
-    token = service.create_token(session, clock, actor_for(user), user, body.name)
-    session.commit()
-    return {"token": token}
+    with db.session() as session:
+        token = service.create_token(session, clock, actor_for(user), user, body.name)
+        session.commit()
+        return {"token": token}

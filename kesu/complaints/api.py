@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response, status
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from kesu.accounts.models import Team, User
 from kesu.accounts.roles import Permission
@@ -34,7 +35,15 @@ from kesu.complaints.schemas import (
 )
 from kesu.errors import InvalidInput
 from kesu.taxonomy.enums import Severity
-from kesu.web.deps import ClockDep, ReadSession, SettingsDep, UserR, UserW, WriteSession, actor_for
+from kesu.web.deps import (
+    ClockDep,
+    DatabaseDep,
+    ReadSession,
+    SettingsDep,
+    UserR,
+    UserW,
+    actor_for,
+)
 
 router = APIRouter(prefix="/api/v1/complaints", tags=["complaints"])
 
@@ -50,7 +59,7 @@ def _out(
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ComplaintOut)
 def create_complaint(
     body: ComplaintCreate,
-    session: WriteSession,
+    db: DatabaseDep,
     user: UserW,
     clock: ClockDep,
     settings: SettingsDep,
@@ -58,15 +67,29 @@ def create_complaint(
     idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """Registers a complaint. A retry with the same ``Idempotency-Key`` returns the same one."""
-    require(user, Permission.complaint_read)
-    complaint, replayed = service.create_complaint(
-        session, clock, actor_for(user), body, idempotency_key, idempotency_scope=f"user:{user.id}"
-    )
-    session.commit()
-    if replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    response.headers["Location"] = f"/api/v1/complaints/{complaint.id}"
-    return _out(session, complaint, settings, clock)
+    with db.session() as session:
+        require(user, Permission.complaint_read)
+        scope = f"user:{user.id}"
+        try:
+            complaint, replayed = service.create_complaint(
+                session, clock, actor_for(user), body, idempotency_key, idempotency_scope=scope
+            )
+            session.commit()
+        except IntegrityError:
+            # A concurrent retry with the same Idempotency-Key committed first: replay its result.
+            session.rollback()
+            existing = (
+                service.replay_after_conflict(session, scope, idempotency_key, body)
+                if idempotency_key
+                else None
+            )
+            if existing is None:
+                raise
+            complaint, replayed = existing, True
+        if replayed:
+            response.headers["Idempotent-Replayed"] = "true"
+        response.headers["Location"] = f"/api/v1/complaints/{complaint.id}"
+        return _out(session, complaint, settings, clock)
 
 
 @router.get("", response_model=ComplaintPage)
@@ -114,15 +137,16 @@ def get(
 def update(
     ref: str,
     body: ComplaintUpdate,
-    session: WriteSession,
+    db: DatabaseDep,
     user: UserW,
     clock: ClockDep,
     settings: SettingsDep,
 ) -> dict[str, Any]:
-    complaint = get_complaint_for_user(session, user, ref, Permission.complaint_handle)
-    service.update_complaint(session, clock, actor_for(user), complaint, body)
-    session.commit()
-    return _out(session, complaint, settings, clock)
+    with db.session() as session:
+        complaint = get_complaint_for_user(session, user, ref, Permission.complaint_handle)
+        service.update_complaint(session, clock, actor_for(user), complaint, body)
+        session.commit()
+        return _out(session, complaint, settings, clock)
 
 
 @router.get("/{ref}/events", response_model=list[EventOut])
@@ -135,101 +159,106 @@ def events(ref: str, session: ReadSession, user: UserR) -> list[dict[str, Any]]:
 def transition(
     ref: str,
     body: TransitionIn,
-    session: WriteSession,
+    db: DatabaseDep,
     user: UserW,
     clock: ClockDep,
     settings: SettingsDep,
 ) -> dict[str, Any]:
     """Moves the complaint to stage ``to``; the current stage's required outputs go alongside."""
-    complaint = get_complaint_for_user(session, user, ref, Permission.complaint_handle)
-    lifecycle.transition(
-        session,
-        clock,
-        actor_for(user),
-        complaint,
-        body.to,
-        body.version,
-        body.all_outputs(),
-        comment=body.comment,
-        message=body.message,
-    )
-    session.commit()
-    return _out(session, complaint, settings, clock)
+    with db.session() as session:
+        complaint = get_complaint_for_user(session, user, ref, Permission.complaint_handle)
+        lifecycle.transition(
+            session,
+            clock,
+            actor_for(user),
+            complaint,
+            body.to,
+            body.version,
+            body.all_outputs(),
+            comment=body.comment,
+            message=body.message,
+        )
+        session.commit()
+        return _out(session, complaint, settings, clock)
 
 
 @router.post("/{ref}/notes", status_code=status.HTTP_201_CREATED, response_model=ComplaintOut)
 def add_note(
     ref: str,
     body: NoteIn,
-    session: WriteSession,
+    db: DatabaseDep,
     user: UserW,
     clock: ClockDep,
     settings: SettingsDep,
 ) -> dict[str, Any]:
-    complaint = get_complaint_for_user(session, user, ref, Permission.complaint_handle)
-    service.add_note(
-        session, clock, actor_for(user), complaint, body.body, body.public, body.version
-    )
-    session.commit()
-    return _out(session, complaint, settings, clock)
+    with db.session() as session:
+        complaint = get_complaint_for_user(session, user, ref, Permission.complaint_handle)
+        service.add_note(
+            session, clock, actor_for(user), complaint, body.body, body.public, body.version
+        )
+        session.commit()
+        return _out(session, complaint, settings, clock)
 
 
 @router.post("/{ref}/assign", response_model=ComplaintOut)
 def assign(
     ref: str,
     body: AssignIn,
-    session: WriteSession,
+    db: DatabaseDep,
     user: UserW,
     clock: ClockDep,
     settings: SettingsDep,
 ) -> dict[str, Any]:
-    complaint = get_complaint_for_user(session, user, ref)
-    team = _team(session, body.team_id, body.team)
-    assignee = _user(session, body.assignee_id, body.assignee)
-    service.assign(
-        session,
-        clock,
-        actor_for(user),
-        complaint,
-        version=body.version,
-        team=team,
-        assignee=assignee,
-        reason=body.reason,
-    )
-    session.commit()
-    return _out(session, complaint, settings, clock)
+    with db.session() as session:
+        complaint = get_complaint_for_user(session, user, ref)
+        team = _team(session, body.team_id, body.team)
+        assignee = _user(session, body.assignee_id, body.assignee)
+        service.assign(
+            session,
+            clock,
+            actor_for(user),
+            complaint,
+            version=body.version,
+            team=team,
+            assignee=assignee,
+            reason=body.reason,
+        )
+        session.commit()
+        return _out(session, complaint, settings, clock)
 
 
 @router.post("/{ref}/reopen", response_model=ComplaintOut)
 def reopen(
     ref: str,
     body: ReopenIn,
-    session: WriteSession,
+    db: DatabaseDep,
     user: UserW,
     clock: ClockDep,
     settings: SettingsDep,
 ) -> dict[str, Any]:
-    complaint = get_complaint_for_user(session, user, ref, Permission.complaint_reopen)
-    lifecycle.reopen(session, clock, actor_for(user), complaint, body.reason, body.version)
-    session.commit()
-    return _out(session, complaint, settings, clock)
+    with db.session() as session:
+        complaint = get_complaint_for_user(session, user, ref, Permission.complaint_reopen)
+        lifecycle.reopen(session, clock, actor_for(user), complaint, body.reason, body.version)
+        session.commit()
+        return _out(session, complaint, settings, clock)
 
 
 @router.post("/{ref}/merge", response_model=ComplaintOut)
 def merge(
     ref: str,
     body: MergeIn,
-    session: WriteSession,
+    db: DatabaseDep,
     user: UserW,
     clock: ClockDep,
     settings: SettingsDep,
 ) -> dict[str, Any]:
     """Merges this complaint (a duplicate) into ``into``; returns the complaint kept."""
-    duplicate = get_complaint_for_user(session, user, ref, Permission.complaint_merge)
-    keep = get_complaint_for_user(session, user, body.into)
-    service.merge(session, clock, actor_for(user), duplicate, keep, body.version, body.reason)
-    session.commit()
-    return _out(session, keep, settings, clock)
+    with db.session() as session:
+        duplicate = get_complaint_for_user(session, user, ref, Permission.complaint_merge)
+        keep = get_complaint_for_user(session, user, body.into)
+        service.merge(session, clock, actor_for(user), duplicate, keep, body.version, body.reason)
+        session.commit()
+        return _out(session, keep, settings, clock)
 
 
 def _team(session: Any, team_id: int | None, code: str | None) -> Team | None:

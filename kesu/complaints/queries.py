@@ -15,6 +15,7 @@ from kesu.accounts.models import Team, User
 from kesu.complaints.access import scope_filter
 from kesu.complaints.models import Complaint, ComplaintEvent, Stage
 from kesu.errors import InvalidInput
+from kesu.taxonomy import cache as config_cache
 
 
 @dataclass
@@ -163,7 +164,11 @@ def timeline_of(
 
 
 def stage_names(session: Session) -> dict[str, Stage]:
-    return {s.code: s for s in session.scalars(select(Stage).order_by(Stage.position))}
+    """Every stage (active or not) by code; cached for a few seconds."""
+    stages = config_cache.cached(
+        session, "all_stages", lambda: list(session.scalars(select(Stage).order_by(Stage.position)))
+    )
+    return {s.code: s for s in stages}
 
 
 def mask_phone(phone: str | None) -> str | None:

@@ -12,8 +12,7 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from kesu.accounts.models import Team, User
@@ -144,24 +143,24 @@ def _replay(session: Session, scope: str, key: str, fingerprint: str) -> Complai
 def _remember(
     session: Session, scope: str, key: str, fingerprint: str, complaint: Complaint, now: Any
 ) -> None:
-    try:
-        with session.begin_nested():
-            session.add(
-                IdempotencyKey(
-                    scope=scope,
-                    key=key,
-                    request_hash=fingerprint,
-                    complaint_id=complaint.id,
-                    created_at=now,
-                )
-            )
-    except IntegrityError:
-        # A concurrent request with the same key won the race; let the caller retry and replay.
-        raise Conflict(
-            "同一 Idempotency-Key 的请求正在处理，请稍后重试 (concurrent retry)",
-            field="Idempotency-Key",
-            code="idempotency_in_flight",
-        ) from None
+    # A concurrent request with the same key makes the commit fail on the unique key; the
+    # caller then rolls back and replays (see ``replay_after_conflict``).
+    session.add(
+        IdempotencyKey(
+            scope=scope,
+            key=key,
+            request_hash=fingerprint,
+            complaint_id=complaint.id,
+            created_at=now,
+        )
+    )
+
+
+def replay_after_conflict(
+    session: Session, scope: str, key: str, data: ComplaintCreate
+) -> Complaint | None:
+    """After a failed commit: the complaint a concurrent request with this key created."""
+    return _replay(session, scope, key, request_fingerprint(data))
 
 
 def _first_stage(session: Session) -> Stage:
@@ -186,18 +185,20 @@ def _priority_for(severity: str, tier: str) -> int:
 
 def upsert_customer(session: Session, clock: Clock, data: CustomerIn) -> Customer:
     """Finds the customer by external id, phone or email, updating what they told us now."""
-    customer = None
-    for column, value in (
+    keys = [
         (Customer.external_id, data.external_id),
         (Customer.phone, data.phone),
         (Customer.email, data.email),
-    ):
-        if value:
-            customer = session.scalars(
-                select(Customer).where(column == value).order_by(Customer.id).limit(1)
-            ).first()
-            if customer:
-                break
+    ]
+    wanted = [column == value for column, value in keys if value]
+    candidates = list(
+        session.scalars(select(Customer).where(or_(*wanted)).order_by(Customer.id).limit(10))
+    )
+    customer = None
+    for column, value in keys:  # the strongest identifier wins
+        customer = next((c for c in candidates if value and getattr(c, column.key) == value), None)
+        if customer:
+            break
     now = clock.now()
     if customer is None:
         customer = Customer(
@@ -366,9 +367,11 @@ def assign(
             )
     if team is None and assignee is None:
         raise InvalidInput("请指定团队或处理人 (give a team or an assignee)", field="assignee")
-    if complaint.assignee_id is not None and (
-        assignee is None or assignee.id != complaint.assignee_id
-    ) and not reason:
+    if (
+        complaint.assignee_id is not None
+        and (assignee is None or assignee.id != complaint.assignee_id)
+        and not reason
+    ):
         raise InvalidInput("改派需要填写原因 (reassignment needs a reason)", field="reason")
     old = {
         "team": complaint.team.code if complaint.team else None,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -20,6 +20,7 @@ from starlette.datastructures import FormData
 
 from kesu.accounts.models import Team, User
 from kesu.accounts.roles import ALL_DATA_ROLES, Permission, Role, can
+from kesu.accounts.service import Actor
 from kesu.accounts.views import PageUserR, PageUserW
 from kesu.clock import Clock
 from kesu.complaints import lifecycle, service
@@ -35,7 +36,7 @@ from kesu.web.csrf import CheckedForm, text
 from kesu.web.deps import ClockDep, ReadSession, WriteSession, actor_for
 from kesu.web.i18n import gettext as _
 from kesu.web.i18n import locale_dependency
-from kesu.web.templating import flash, redirect, render
+from kesu.web.templating import flash, loc, redirect, render
 
 router = APIRouter(dependencies=[Depends(locale_dependency)], include_in_schema=False)
 PAGE_SIZE = 50
@@ -43,6 +44,7 @@ TABS = ("mine", "team", "all")
 
 
 # ---- the workbench -------------------------------------------------------------------------
+
 
 def _queue_owner(user: User) -> User:
     """团队队列 is exactly what an agent of the user's team sees: the team's complaints, the
@@ -52,19 +54,33 @@ def _queue_owner(user: User) -> User:
 
 
 @router.get("/")
-def workbench(request: Request, session: ReadSession, user: PageUserR, clock: ClockDep,
-              tab: str = "mine", stage: str = "", severity: str = "", channel: str = "",
-              overdue: str = "", q: str = "", unassigned: str = "", status: str = "open",
-              cursor: str = "") -> Response:
+def workbench(
+    request: Request,
+    session: ReadSession,
+    user: PageUserR,
+    clock: ClockDep,
+    tab: str = "mine",
+    stage: str = "",
+    severity: str = "",
+    channel: str = "",
+    overdue: str = "",
+    q: str = "",
+    unassigned: str = "",
+    status: str = "open",
+    cursor: str = "",
+) -> Response:
     sees_all = Role(user.role) in ALL_DATA_ROLES
     if tab not in TABS or (tab == "all" and not sees_all):
         tab = "mine"
     filters = ComplaintFilters(
-        stage=stage or None, severity=severity if severity in Severity.__members__ else None,
+        stage=stage or None,
+        severity=severity if severity in Severity.__members__ else None,
         channel=channel if channel in Channel.__members__ else None,
-        overdue=True if overdue else None, q=q.strip()[:200] or None,
+        overdue=True if overdue else None,
+        q=q.strip()[:200] or None,
         assignee="none" if unassigned else None,
-        open={"open": True, "closed": False}.get(status) if tab == "all" else True)
+        open={"open": True, "closed": False}.get(status) if tab == "all" else True,
+    )
     owner = user
     if tab == "mine":
         filters.assignee = "me"
@@ -72,20 +88,42 @@ def workbench(request: Request, session: ReadSession, user: PageUserR, clock: Cl
         owner = _queue_owner(user)
     error = None
     try:
-        rows, next_cursor = list_complaints(session, owner, filters, clock.now(), PAGE_SIZE,
-                                            cursor[:400] or None)
+        rows, next_cursor = list_complaints(
+            session, owner, filters, clock.now(), PAGE_SIZE, cursor[:400] or None
+        )
     except KesuError as exc:
         rows, next_cursor, error = [], None, exc
-    params = {"tab": tab, "stage": stage, "severity": severity, "channel": channel,
-              "overdue": overdue, "q": q, "unassigned": unassigned, "status": status}
-    return render(request, "complaints/workbench.html", {
-        "rows": rows, "next_cursor": next_cursor, "tab": tab, "sees_all": sees_all,
-        "params": params, "first_page": not cursor, "error": error, "now": clock.now(),
-        "stages": {s.code: s for s in active_stages(session)}, "mask_phone": mask_phone,
-        "channels": list(Channel)})
+    params = {
+        "tab": tab,
+        "stage": stage,
+        "severity": severity,
+        "channel": channel,
+        "overdue": overdue,
+        "q": q,
+        "unassigned": unassigned,
+        "status": status,
+    }
+    return render(
+        request,
+        "complaints/workbench.html",
+        {
+            "rows": rows,
+            "next_cursor": next_cursor,
+            "tab": tab,
+            "sees_all": sees_all,
+            "params": params,
+            "first_page": not cursor,
+            "error": error,
+            "now": clock.now(),
+            "stages": {s.code: s for s in active_stages(session)},
+            "mask_phone": mask_phone,
+            "channels": list(Channel),
+        },
+    )
 
 
 # ---- the complaint page ------------------------------------------------------------------
+
 
 @dataclass
 class FormState:
@@ -95,110 +133,171 @@ class FormState:
     error: KesuError | None = None
     values: dict[str, str] | None = None
 
+    def for_form(self, name: str) -> dict[str, str]:
+        """What was typed, for the form that failed; nothing for the others."""
+        return (self.values or {}) if name == self.name else {}
 
-def _page(request: Request, session: Session, clock: Clock, user: User, complaint: Complaint,
-          state: FormState | None = None, status_code: int = 200) -> Response:
+
+def _page(
+    request: Request,
+    session: Session,
+    clock: Clock,
+    user: User,
+    complaint: Complaint,
+    state: FormState | None = None,
+    status_code: int = 200,
+) -> Response:
     stages = active_stages(session)
     by_code = {s.code: s for s in stages}
     current = by_code.get(complaint.stage)
     may_handle = can(user.role, Permission.complaint_handle)
-    acts = bool(current and may_handle and user.role in current.allowed_roles
-                and complaint.merged_into_id is None)
+    acts = bool(
+        current
+        and may_handle
+        and user.role in current.allowed_roles
+        and complaint.merged_into_id is None
+    )
     category = StageCategory(current.category) if current else StageCategory.closed
     output_specs = [spec for s in stages for spec in s.required_outputs]
     users = list(session.scalars(select(User).where(User.is_active).order_by(User.username)))
-    merged_into = session.get(Complaint, complaint.merged_into_id) \
-        if complaint.merged_into_id else None
+    merged_into = (
+        session.get(Complaint, complaint.merged_into_id) if complaint.merged_into_id else None
+    )
     repeat_of = session.get(Complaint, complaint.repeat_of_id) if complaint.repeat_of_id else None
-    return render(request, "complaints/detail.html", {
-        "c": complaint, "stage": current, "stages": by_code, "now": clock.now(),
-        "targets": lifecycle.allowed_targets(stages, current) if acts and current else [],
-        "output_specs": output_specs, "events": timeline_of(session, complaint),
-        "fields": {f.code: f for f in active_form_fields(session)},
-        "teams": list(session.scalars(select(Team).where(Team.is_active).order_by(Team.id))),
-        "users": users, "categories": category_tree(session),
-        "may_handle": may_handle and complaint.merged_into_id is None,
-        "may_assign": can(user.role, Permission.complaint_assign),
-        "may_claim": complaint.assignee_id is None and complaint.is_open
-        and can(user.role, Permission.complaint_claim),
-        "may_reopen": category in (StageCategory.resolved, StageCategory.closed)
-        and complaint.merged_into_id is None and can(user.role, Permission.complaint_reopen),
-        "may_merge": complaint.merged_into_id is None and complaint.is_open
-        and can(user.role, Permission.complaint_merge),
-        "merged_into": merged_into, "repeat_of": repeat_of,
-        "state": state or FormState(),
-    }, status_code)
+    return render(
+        request,
+        "complaints/detail.html",
+        {
+            "c": complaint,
+            "stage": current,
+            "stages": by_code,
+            "now": clock.now(),
+            "targets": lifecycle.allowed_targets(stages, current) if acts and current else [],
+            "output_specs": output_specs,
+            "events": timeline_of(session, complaint),
+            "fields": {f.code: f for f in active_form_fields(session)},
+            "teams": list(session.scalars(select(Team).where(Team.is_active).order_by(Team.id))),
+            "users": users,
+            "categories": category_tree(session),
+            "may_handle": may_handle and complaint.merged_into_id is None,
+            "may_assign": can(user.role, Permission.complaint_assign),
+            "may_claim": complaint.assignee_id is None
+            and complaint.is_open
+            and can(user.role, Permission.complaint_claim),
+            "may_reopen": category in (StageCategory.resolved, StageCategory.closed)
+            and complaint.merged_into_id is None
+            and can(user.role, Permission.complaint_reopen),
+            "may_merge": complaint.merged_into_id is None
+            and complaint.is_open
+            and can(user.role, Permission.complaint_merge),
+            "merged_into": merged_into,
+            "repeat_of": repeat_of,
+            "state": state or FormState(),
+        },
+        status_code,
+    )
 
 
 @router.get("/complaints/{ref}")
-def complaint_page(request: Request, ref: str, session: ReadSession, user: PageUserR,
-                   clock: ClockDep) -> Response:
+def complaint_page(
+    request: Request, ref: str, session: ReadSession, user: PageUserR, clock: ClockDep
+) -> Response:
     complaint = get_complaint_for_user(session, user, ref)
     return _page(request, session, clock, user, complaint)
 
 
-def _version(form: FormData) -> int:
-    value = text(form, "version")
-    if not value.isdigit():
-        raise InvalidInput(_("缺少版本号，请刷新页面后重试"), field="version")
-    return int(value)
+@dataclass
+class Action:
+    """One POST on the complaint page: the checked form, the user, the session and the clock."""
+
+    request: Request
+    form: FormData
+    session: Session
+    user: User
+    clock: Clock
+
+    @property
+    def actor(self) -> Actor:
+        return actor_for(self.user)
+
+    def text(self, name: str) -> str:
+        return text(self.form, name)
+
+    def version(self) -> int:
+        value = self.text("version")
+        if not value.isdigit():
+            raise InvalidInput(_("缺少版本号，请刷新页面后重试"), field="version")
+        return int(value)
+
+    def run(
+        self, ref: str, form_name: str, permission: Permission, change: Callable[[Complaint], str]
+    ) -> Response:
+        """Applies ``change`` and commits, then redirects (POST-redirect-GET). On a domain error
+        the page is shown again (4xx) with the error above form ``form_name``, values kept."""
+        complaint = get_complaint_for_user(self.session, self.user, ref, permission)
+        try:
+            done = change(complaint)
+            self.session.commit()
+        except (KesuError, StaleDataError) as exc:
+            self.session.rollback()
+            error = (
+                exc
+                if isinstance(exc, KesuError)
+                else StaleVersion(_("投诉已被他人修改，请查看最新内容后重试"), field="version")
+            )
+            values = {k: v for k, v in self.form.items() if isinstance(v, str)}
+            values.pop("csrf_token", None)
+            fresh = get_complaint_for_user(self.session, self.user, ref)
+            state = FormState(form_name, error, values)
+            return _page(
+                self.request, self.session, self.clock, self.user, fresh, state, error.status_code
+            )
+        flash(self.request, done)
+        return redirect(f"/complaints/{complaint.number}")
 
 
-def _act(request: Request, session: Session, clock: Clock, user: User, ref: str,
-         form: FormData, form_name: str, permission: Permission,
-         action: Callable[[Complaint], str]) -> Response:
-    """Runs ``action`` on the complaint and commits; on a domain error shows the page again
-    (status 4xx) with the error above the form ``form_name`` and its values kept."""
-    complaint = get_complaint_for_user(session, user, ref, permission)
-    try:
-        done = action(complaint)
-        session.commit()
-    except (KesuError, StaleDataError) as exc:
-        session.rollback()
-        error = exc if isinstance(exc, KesuError) else StaleVersion(
-            _("投诉已被他人修改，请查看最新内容后重试"), field="version")
-        values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
-        fresh = get_complaint_for_user(session, user, ref)
-        return _page(request, session, clock, user, fresh, FormState(form_name, error, values),
-                     error.status_code)
-    flash(request, done)
-    return redirect(f"/complaints/{complaint.number}")
+def _action(
+    request: Request, form: CheckedForm, session: WriteSession, user: PageUserW, clock: ClockDep
+) -> Action:
+    return Action(request, form, session, user, clock)
+
+
+Act = Annotated[Action, Depends(_action)]
 
 
 @router.post("/complaints/{ref}/transition")
-def transition(request: Request, ref: str, form: CheckedForm, session: WriteSession,
-               user: PageUserW, clock: ClockDep) -> Response:
-    to = text(form, "to")
-    prefix = "out_"
-    outputs = {k[len(prefix):]: v.strip() for k, v in form.items()
-               if k.startswith(prefix) and isinstance(v, str) and v.strip()}
+def transition(ref: str, act: Act) -> Response:
+    to = act.text("to")
+    outputs = {
+        key.removeprefix("out_"): value.strip()
+        for key, value in act.form.items()
+        if key.startswith("out_") and isinstance(value, str) and value.strip()
+    }
 
     def move(c: Complaint) -> str:
-        target = lifecycle.transition(session, clock, actor_for(user), c, to, _version(form),
-                                      outputs, comment=text(form, "comment") or None,
-                                      message=text(form, "message") or None)
-        return _("已转到「%(stage)s」") % {"stage": target.name}
+        comment, message = act.text("comment") or None, act.text("message") or None
+        target = lifecycle.transition(
+            act.session, act.clock, act.actor, c, to, act.version(), outputs, comment, message
+        )
+        return _("已转到「%(stage)s」") % {"stage": loc(target)}
 
-    return _act(request, session, clock, user, ref, form, f"transition-{to}",
-                Permission.complaint_handle, move)
+    return act.run(ref, f"transition-{to}", Permission.complaint_handle, move)
 
 
 @router.post("/complaints/{ref}/note")
-def add_note(request: Request, ref: str, form: CheckedForm, session: WriteSession,
-             user: PageUserW, clock: ClockDep) -> Response:
-    public = text(form, "public") == "1"
+def add_note(ref: str, act: Act) -> Response:
+    public = act.text("public") == "1"
 
     def note(c: Complaint) -> str:
-        body = text(form, "body")
+        body = act.text("body")
         if not body:
             raise InvalidInput(_("请填写内容"), field="body")
         if len(body) > 20000:
             raise InvalidInput(_("内容太长（最多 20000 字）"), field="body")
-        service.add_note(session, clock, actor_for(user), c, body, public, _version(form))
+        service.add_note(act.session, act.clock, act.actor, c, body, public, act.version())
         return _("已发送给客户") if public else _("已添加内部备注")
 
-    return _act(request, session, clock, user, ref, form, "note",
-                Permission.complaint_handle, note)
+    return act.run(ref, "note", Permission.complaint_handle, note)
 
 
 def _pick(session: Session, model: type[Team] | type[User], value: str) -> Any:
@@ -211,85 +310,77 @@ def _pick(session: Session, model: type[Team] | type[User], value: str) -> Any:
 
 
 @router.post("/complaints/{ref}/assign")
-def assign(request: Request, ref: str, form: CheckedForm, session: WriteSession,
-           user: PageUserW, clock: ClockDep) -> Response:
+def assign(ref: str, act: Act) -> Response:
     def give(c: Complaint) -> str:
-        service.assign(session, clock, actor_for(user), c, version=_version(form),
-                       team=_pick(session, Team, text(form, "team_id")),
-                       assignee=_pick(session, User, text(form, "assignee_id")),
-                       reason=text(form, "reason") or None)
+        team = _pick(act.session, Team, act.text("team_id"))
+        assignee = _pick(act.session, User, act.text("assignee_id"))
+        reason = act.text("reason") or None
+        service.assign(
+            act.session, act.clock, act.actor, c, version=act.version(), team=team,
+            assignee=assignee, reason=reason,
+        )  # fmt: skip
         return _("已分配")
 
-    return _act(request, session, clock, user, ref, form, "assign",
-                Permission.complaint_read, give)
+    # the service decides who may assign whom (claiming vs. assigning)
+    return act.run(ref, "assign", Permission.complaint_read, give)
 
 
 @router.post("/complaints/{ref}/claim")
-def claim(request: Request, ref: str, form: CheckedForm, session: WriteSession,
-          user: PageUserW, clock: ClockDep) -> Response:
+def claim(ref: str, act: Act) -> Response:
     def take(c: Complaint) -> str:
-        service.assign(session, clock, actor_for(user), c, version=_version(form), team=None,
-                       assignee=user, reason=None)
+        service.assign(
+            act.session, act.clock, act.actor, c, version=act.version(), team=None,
+            assignee=act.user, reason=None,
+        )  # fmt: skip
         return _("已领取，现在由您处理")
 
-    return _act(request, session, clock, user, ref, form, "claim",
-                Permission.complaint_claim, take)
+    return act.run(ref, "claim", Permission.complaint_claim, take)
 
 
 @router.post("/complaints/{ref}/reopen")
-def reopen(request: Request, ref: str, form: CheckedForm, session: WriteSession,
-           user: PageUserW, clock: ClockDep) -> Response:
+def reopen(ref: str, act: Act) -> Response:
     def again(c: Complaint) -> str:
-        reason = text(form, "reason")
+        reason = act.text("reason")
         if not reason:
             raise InvalidInput(_("请填写重新打开的原因"), field="reason")
-        lifecycle.reopen(session, clock, actor_for(user), c, reason, _version(form))
+        lifecycle.reopen(act.session, act.clock, act.actor, c, reason, act.version())
         return _("已重新打开（二次处理）")
 
-    return _act(request, session, clock, user, ref, form, "reopen",
-                Permission.complaint_reopen, again)
+    return act.run(ref, "reopen", Permission.complaint_reopen, again)
 
 
 @router.post("/complaints/{ref}/merge")
-def merge(request: Request, ref: str, form: CheckedForm, session: WriteSession,
-          user: PageUserW, clock: ClockDep) -> Response:
+def merge(ref: str, act: Act) -> Response:
     def into(c: Complaint) -> str:
-        number = text(form, "into")
-        keep = lookup(session, number) if number else None
-        if keep is None:
+        number = act.text("into")
+        found = lookup(act.session, number) if number else None
+        if found is None:
             raise InvalidInput(_("没有这个投诉编号：%(n)s") % {"n": number}, field="into")
-        keep = get_complaint_for_user(session, user, keep.id)
-        service.merge(session, clock, actor_for(user), c, keep, _version(form),
-                      text(form, "reason") or None)
+        keep = get_complaint_for_user(act.session, act.user, found.id)
+        reason = act.text("reason") or None
+        service.merge(act.session, act.clock, act.actor, c, keep, act.version(), reason)
         return _("已合并到 %(n)s") % {"n": keep.number}
 
-    return _act(request, session, clock, user, ref, form, "merge",
-                Permission.complaint_merge, into)
+    return act.run(ref, "merge", Permission.complaint_merge, into)
 
 
 @router.post("/complaints/{ref}/update")
-def update(request: Request, ref: str, form: CheckedForm, session: WriteSession,
-           user: PageUserW, clock: ClockDep) -> Response:
+def update(ref: str, act: Act) -> Response:
     def edit(c: Complaint) -> str:
-        wanted: dict[str, Any] = {"version": _version(form)}
-        category, severity, priority = (text(form, k) for k in ("category", "severity",
-                                                                   "priority"))
-        if category and category != str(c.category_id or ""):
-            wanted["category"] = category
-        if severity and severity != c.severity:
-            wanted["severity"] = severity
-        if priority and priority != str(c.priority):
-            wanted["priority"] = priority
-        if text(form, "reason"):
-            wanted["reason"] = text(form, "reason")
+        current = {"category": str(c.category_id or ""), "severity": c.severity,
+                   "priority": str(c.priority)}  # fmt: skip
+        # Only what changed is sent, so the timeline records the real edit.
+        wanted: dict[str, Any] = {
+            key: act.text(key) for key in current if act.text(key) not in ("", current[key])
+        }
+        if act.text("reason"):
+            wanted["reason"] = act.text("reason")
         try:
-            data = ComplaintUpdate.model_validate(wanted)
+            data = ComplaintUpdate.model_validate({**wanted, "version": act.version()})
         except ValidationError as exc:
-            first = exc.errors()[0]
-            raise InvalidInput(_("输入无效：%(f)s") % {"f": first["loc"][0]},
-                               field=str(first["loc"][0])) from None
-        service.update_complaint(session, clock, actor_for(user), c, data)
+            field = str(exc.errors()[0]["loc"][0])
+            raise InvalidInput(_("输入无效：%(f)s") % {"f": field}, field=field) from None
+        service.update_complaint(act.session, act.clock, act.actor, c, data)
         return _("已保存")
 
-    return _act(request, session, clock, user, ref, form, "update",
-                Permission.complaint_handle, edit)
+    return act.run(ref, "update", Permission.complaint_handle, edit)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from kesu.accounts.models import Team
 from kesu.clock import Clock
 from kesu.complaints.models import Stage
+from kesu.taxonomy import cache as config_cache
 from kesu.taxonomy.models import Category, FormField
 
 SEED_DIR = Path(__file__).parent
@@ -38,6 +39,7 @@ def load_defaults(session: Session, clock: Clock) -> list[str]:
         _seed_form_fields(session)
         seeded.append("form_fields")
     session.flush()
+    config_cache.clear()
     return seeded
 
 

@@ -12,7 +12,7 @@ from kesu.complaints.access import require
 from kesu.taxonomy import service
 from kesu.taxonomy.enums import Severity
 from kesu.taxonomy.models import Category
-from kesu.web.deps import ClockDep, ReadSession, UserR, UserW, WriteSession, actor_for
+from kesu.web.deps import ClockDep, DatabaseDep, ReadSession, UserR, UserW, actor_for
 
 router = APIRouter(prefix="/api/v1", tags=["configuration"])
 
@@ -57,21 +57,22 @@ def list_categories(session: ReadSession, user: UserR) -> list[dict[str, Any]]:
 
 @router.post("/categories", status_code=status.HTTP_201_CREATED)
 def create_category(
-    body: CategoryIn, session: WriteSession, user: UserW, clock: ClockDep
+    body: CategoryIn, db: DatabaseDep, user: UserW, clock: ClockDep
 ) -> dict[str, Any]:
-    require(user, Permission.admin)
-    category = service.create_category(
-        session,
-        clock,
-        actor_for(user),
-        name=body.name,
-        parent_id=body.parent_id,
-        name_en=body.name_en,
-        default_severity=body.default_severity.value if body.default_severity else None,
-        team_code=body.team,
-    )
-    session.commit()
-    return category_out(category)
+    with db.session() as session:
+        require(user, Permission.admin)
+        category = service.create_category(
+            session,
+            clock,
+            actor_for(user),
+            name=body.name,
+            parent_id=body.parent_id,
+            name_en=body.name_en,
+            default_severity=body.default_severity.value if body.default_severity else None,
+            team_code=body.team,
+        )
+        session.commit()
+        return category_out(category)
 
 
 @router.get("/stages")
@@ -94,21 +95,22 @@ def list_stages(session: ReadSession, user: UserR) -> list[dict[str, Any]]:
 
 @router.patch("/stages/{code}")
 def update_stage(
-    code: str, body: StagePatch, session: WriteSession, user: UserW, clock: ClockDep
+    code: str, body: StagePatch, db: DatabaseDep, user: UserW, clock: ClockDep
 ) -> dict[str, Any]:
-    require(user, Permission.admin)
-    stage = service.update_stage(
-        session, clock, actor_for(user), code, body.model_dump(exclude_unset=True)
-    )
-    session.commit()
-    return {
-        "code": stage.code,
-        "name": stage.name,
-        "time_limit_minutes": stage.time_limit_minutes,
-        "allowed_roles": stage.allowed_roles,
-        "required_outputs": stage.required_outputs,
-        "back_to": stage.back_to,
-    }
+    with db.session() as session:
+        require(user, Permission.admin)
+        stage = service.update_stage(
+            session, clock, actor_for(user), code, body.model_dump(exclude_unset=True)
+        )
+        session.commit()
+        return {
+            "code": stage.code,
+            "name": stage.name,
+            "time_limit_minutes": stage.time_limit_minutes,
+            "allowed_roles": stage.allowed_roles,
+            "required_outputs": stage.required_outputs,
+            "back_to": stage.back_to,
+        }
 
 
 @router.get("/form-fields")

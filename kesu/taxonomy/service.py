@@ -13,6 +13,7 @@ from kesu.accounts.service import Actor
 from kesu.clock import Clock
 from kesu.complaints.models import Stage
 from kesu.errors import Conflict, InvalidInput, NotFound
+from kesu.taxonomy import cache as config_cache
 from kesu.taxonomy.enums import Severity
 from kesu.taxonomy.models import Category, FormField
 
@@ -110,7 +111,14 @@ def _check_severity(value: str) -> None:
 
 
 def active_stages(session: Session) -> list[Stage]:
-    return list(session.scalars(select(Stage).where(Stage.is_active).order_by(Stage.position)))
+    """The active stages in order (cached for a few seconds; detached rows)."""
+    return config_cache.cached(
+        session,
+        "stages",
+        lambda: list(
+            session.scalars(select(Stage).where(Stage.is_active).order_by(Stage.position))
+        ),
+    )
 
 
 def get_stage(session: Session, code: str) -> Stage:
@@ -159,6 +167,8 @@ def update_stage(
         diff[key] = [getattr(stage, key), value]
         setattr(stage, key, value)
     record_audit(session, clock, actor, "stage.update", "stage", code, diff)
+    session.flush()
+    config_cache.clear()
     return stage
 
 
@@ -180,10 +190,15 @@ def _output_spec(item: Any) -> dict[str, str]:
 
 
 def active_form_fields(session: Session) -> list[FormField]:
-    return list(
-        session.scalars(
-            select(FormField).where(FormField.is_active).order_by(FormField.sort, FormField.id)
-        )
+    """The active custom fields in order (cached for a few seconds; detached rows)."""
+    return config_cache.cached(
+        session,
+        "form_fields",
+        lambda: list(
+            session.scalars(
+                select(FormField).where(FormField.is_active).order_by(FormField.sort, FormField.id)
+            )
+        ),
     )
 
 

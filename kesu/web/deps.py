@@ -1,7 +1,10 @@
 """Request dependencies: the session, the clock, settings and the current user.
 
-Routes commit explicitly (``session.commit()``) before they answer, so a client never sees a
-success for a change that did not reach the database.
+Write routes open their unit of work inside the route, ``with db.session() as session:``, and
+commit before they answer, so a client never sees a success for a change that did not reach
+the database. The unit of work must not be a generator dependency: FastAPI runs its exit in
+another pool thread, and on SQLite a transaction holding the write lock while it waits for a
+free thread can stall every other writer.
 """
 
 from __future__ import annotations
@@ -46,7 +49,8 @@ def read_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-WriteSession = Annotated[Session, Depends(write_session)]
+WriteSession = Annotated[Session, Depends(write_session)]  # deprecated: see the module doc
+DatabaseDep = Annotated[Database, Depends(get_database)]
 ReadSession = Annotated[Session, Depends(read_session)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
@@ -75,8 +79,10 @@ def _resolve_user(request: Request, session: Session) -> User:
     return user
 
 
-def current_user_write(request: Request, session: WriteSession) -> User:
-    return _resolve_user(request, session)
+def current_user_write(request: Request) -> User:
+    """Resolves the user in a short read-only session, so no write lock is held meanwhile."""
+    with get_database(request).session(write=False) as session:
+        return _resolve_user(request, session)
 
 
 def current_user_read(request: Request, session: ReadSession) -> User:
