@@ -52,8 +52,6 @@ class Complaint(Base):
         Index("ix_complaints_stage_id", "stage", "id"),
         Index("ix_complaints_team_open_id", "team_id", "is_open", "id"),
         Index("ix_complaints_assignee_open_id", "assignee_id", "is_open", "id"),
-        Index("ix_complaints_severity_id", "severity", "id"),
-        Index("ix_complaints_received_at", "received_at"),
         Index(
             "ix_complaints_open_due_at",
             "due_at",
@@ -92,7 +90,7 @@ class Complaint(Base):
     closed_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
-    repeat_of_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"), index=True)
+    repeat_of_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"))
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"))
     reopen_count: Mapped[int] = mapped_column(default=0)
     version: Mapped[int] = mapped_column(default=1)
@@ -103,6 +101,9 @@ class Complaint(Base):
     category: Mapped[Category | None] = relationship(lazy="joined")
     team: Mapped[Team | None] = relationship(lazy="joined")
     assignee: Mapped[User | None] = relationship(lazy="joined")
+    repeat_of: Mapped[Complaint | None] = relationship(
+        foreign_keys=[repeat_of_id], remote_side=[id], lazy="select"
+    )
 
 
 class ComplaintEvent(Base):
@@ -121,6 +122,8 @@ class ComplaintEvent(Base):
     visibility: Mapped[str] = mapped_column(String(16), default="internal")
     body: Mapped[str] = mapped_column(Text, default="")
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    complaint: Mapped[Complaint] = relationship(lazy="select")
 
 
 class ComplaintSequence(Base):
@@ -144,3 +147,5 @@ class IdempotencyKey(Base):
     request_hash: Mapped[str] = mapped_column(String(64))
     complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id", ondelete="CASCADE"))
     created_at: Mapped[datetime]
+
+    complaint: Mapped[Complaint] = relationship(lazy="select")

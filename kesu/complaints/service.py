@@ -76,18 +76,19 @@ def create_complaint(
     severity = data.severity or Severity(
         category.default_severity if category and category.default_severity else "minor"
     )
+    number = next_number(session, now)
     customer = upsert_customer(session, clock, data.customer)
-
+    # Everything below is written by one flush at commit: customer, complaint, event, audit.
     complaint = Complaint(
-        number=next_number(session, now),
+        number=number,
         title=data.title or _title_from(data.content),
         content=data.content,
         channel=data.channel,
-        customer_id=customer.id,
+        customer=customer,
         order_no=data.order_no or None,
         product=data.product or None,
         remedy=data.remedy,
-        category_id=category.id if category else None,
+        category=category,
         severity=severity,
         priority=data.priority or _priority_for(severity, customer.tier),
         stage=first.code,
@@ -103,11 +104,11 @@ def create_complaint(
         received_at=received_at,
         created_at=now,
         updated_at=now,
+        version=1,
+        reopen_count=0,
     )
-    complaint.customer = customer
-    complaint.category = category
+    earlier = _earlier_on_same_matter(session, complaint) if customer.id is not None else None
     session.add(complaint)
-    session.flush()
     timeline.record(
         session,
         clock,
@@ -119,7 +120,8 @@ def create_complaint(
         data={"channel": complaint.channel},
         audit={"number": complaint.number, "channel": complaint.channel},
     )
-    _link_repeat(session, clock, complaint)
+    if earlier is not None:
+        _link_repeat(session, clock, complaint, earlier)
     if idempotency_key:
         _remember(session, idempotency_scope, idempotency_key, fingerprint, complaint, now)
     return complaint, False
@@ -150,7 +152,7 @@ def _remember(
             scope=scope,
             key=key,
             request_hash=fingerprint,
-            complaint_id=complaint.id,
+            complaint=complaint,
             created_at=now,
         )
     )
@@ -211,8 +213,7 @@ def upsert_customer(session: Session, clock: Clock, data: CustomerIn) -> Custome
             created_at=now,
             updated_at=now,
         )
-        session.add(customer)
-        session.flush()
+        session.add(customer)  # inserted by the caller's flush
         return customer
     customer.name = data.name
     for field in ("phone", "email", "region", "external_id"):
@@ -225,20 +226,18 @@ def upsert_customer(session: Session, clock: Clock, data: CustomerIn) -> Custome
     return customer
 
 
-def _link_repeat(session: Session, clock: Clock, complaint: Complaint) -> None:
+def _earlier_on_same_matter(session: Session, complaint: Complaint) -> Complaint | None:
     """重复投诉: the same customer about the same order or product within 30 days."""
-    matter = (
-        (Complaint.order_no == complaint.order_no)
-        if complaint.order_no
-        else ((Complaint.product == complaint.product) if complaint.product else None)
-    )
-    if matter is None:
-        return
-    earlier = session.scalar(
+    if complaint.order_no:
+        matter = Complaint.order_no == complaint.order_no
+    elif complaint.product:
+        matter = Complaint.product == complaint.product
+    else:
+        return None
+    return session.scalar(
         select(Complaint)
         .where(
-            Complaint.customer_id == complaint.customer_id,
-            Complaint.id != complaint.id,
+            Complaint.customer_id == complaint.customer.id,
             Complaint.received_at >= complaint.received_at - REPEAT_WINDOW,
             Complaint.merged_into_id.is_(None),
             matter,
@@ -246,9 +245,10 @@ def _link_repeat(session: Session, clock: Clock, complaint: Complaint) -> None:
         .order_by(Complaint.id)
         .limit(1)
     )
-    if earlier is None:
-        return
-    complaint.repeat_of_id = earlier.id
+
+
+def _link_repeat(session: Session, clock: Clock, complaint: Complaint, earlier: Complaint) -> None:
+    complaint.repeat_of = earlier
     timeline.record(
         session,
         clock,

@@ -27,7 +27,7 @@ def record(
 ) -> ComplaintEvent:
     """Adds a timeline event (and, when ``audit`` is given, an audit row) for ``complaint``."""
     event = ComplaintEvent(
-        complaint_id=complaint.id,
+        complaint=complaint,  # works before the complaint's first flush too
         at=clock.now(),
         actor_kind=actor.kind,
         actor_id=actor.user_id,

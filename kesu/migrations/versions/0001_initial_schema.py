@@ -206,9 +206,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_complaints_customer_id'), ['customer_id'], unique=False)
         batch_op.create_index('ix_complaints_open_due_at', ['due_at', 'id'], unique=False, sqlite_where=sa.text('is_open = 1 AND due_at IS NOT NULL'), postgresql_where=sa.text('is_open AND due_at IS NOT NULL'))
         batch_op.create_index(batch_op.f('ix_complaints_order_no'), ['order_no'], unique=False)
-        batch_op.create_index('ix_complaints_received_at', ['received_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_complaints_repeat_of_id'), ['repeat_of_id'], unique=False)
-        batch_op.create_index('ix_complaints_severity_id', ['severity', 'id'], unique=False)
         batch_op.create_index('ix_complaints_stage_id', ['stage', 'id'], unique=False)
         batch_op.create_index('ix_complaints_team_open_id', ['team_id', 'is_open', 'id'], unique=False)
 
@@ -254,9 +251,6 @@ def downgrade() -> None:
     with op.batch_alter_table('complaints', schema=None) as batch_op:
         batch_op.drop_index('ix_complaints_team_open_id')
         batch_op.drop_index('ix_complaints_stage_id')
-        batch_op.drop_index('ix_complaints_severity_id')
-        batch_op.drop_index(batch_op.f('ix_complaints_repeat_of_id'))
-        batch_op.drop_index('ix_complaints_received_at')
         batch_op.drop_index(batch_op.f('ix_complaints_order_no'))
         batch_op.drop_index('ix_complaints_open_due_at', sqlite_where=sa.text('is_open = 1 AND due_at IS NOT NULL'), postgresql_where=sa.text('is_open AND due_at IS NOT NULL'))
         batch_op.drop_index(batch_op.f('ix_complaints_customer_id'))
