@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from kesu.accounts.audit import record_audit
 from kesu.accounts.service import Actor
 from kesu.clock import Clock
+from kesu.complaints import events
 from kesu.complaints.enums import Visibility
 from kesu.complaints.models import Complaint, ComplaintEvent
 
@@ -38,6 +39,7 @@ def record(
         data=data or {},
     )
     session.add(event)
+    events.publish(session, clock, complaint, event)
     if audit is not None:
         record_audit(
             session, clock, actor, f"complaint.{kind}", "complaint", complaint.number, audit
