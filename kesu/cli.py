@@ -60,6 +60,7 @@ def serve(
     if is_empty(database):
         console.print("empty database: applying migrations and default configuration")
         upgrade(database, SystemClock())
+    database.analyze()
     database.dispose()
     console.print(f"kesu on http://{host}:{port}  (API docs: /api/docs)")
     uvicorn.run(
@@ -156,6 +157,7 @@ def demo(
         made = demo_data.generate(
             database, SystemClock(), complaints, days, seed, progress=lambda n: bar.advance(task, n)
         )
+    database.analyze()
     elapsed = time.perf_counter() - started
     console.print(
         f"{made} complaints in {elapsed:.1f}s; staff password: {demo_data.DEMO_PASSWORD} "

@@ -174,5 +174,19 @@ class Database:
         finally:
             session.close()
 
+    def analyze(self) -> None:
+        """Refreshes the planner's statistics (after bulk loads, and when serving starts).
+
+        Without them SQLite may pick the team index for the overdue list and sort every
+        overdue complaint of the team instead of walking the partial deadline index.
+        """
+        with self.engine.connect() as conn:
+            if self.is_sqlite:
+                conn.exec_driver_sql("PRAGMA analysis_limit=1000")
+                conn.exec_driver_sql("ANALYZE")
+            else:
+                conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
+            conn.commit()
+
     def dispose(self) -> None:
         self.engine.dispose()

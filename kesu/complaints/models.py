@@ -50,8 +50,8 @@ class Complaint(Base):
     __tablename__ = "complaints"
     __table_args__ = (
         Index("ix_complaints_stage_id", "stage", "id"),
-        Index("ix_complaints_team_open_id", "team_id", "is_open", "id"),
-        Index("ix_complaints_assignee_open_id", "assignee_id", "is_open", "id"),
+        Index("ix_complaints_team_id_id", "team_id", "id"),
+        Index("ix_complaints_assignee_id_id", "assignee_id", "id"),
         Index(
             "ix_complaints_open_due_at",
             "due_at",

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from kesu.accounts.models import Team, User
-from kesu.complaints.access import scope_filter
+from kesu.complaints.access import scope_branches
 from kesu.complaints.models import Complaint, ComplaintEvent, Stage
 from kesu.errors import InvalidInput
 from kesu.taxonomy import cache as config_cache
@@ -58,26 +58,21 @@ def list_complaints(
 
     Keyset pagination: the cost of a page does not grow with the number of complaints.
     """
-    stmt: Select[Complaint] = select(Complaint).where(scope_filter(user))
-    stmt = _apply_filters(session, stmt, filters, now, user)
+    stmt: Select[Complaint] = _apply_filters(session, select(Complaint), filters, now, user)
     by_due = bool(filters.overdue)
     if cursor:
-        values = _decode_cursor(cursor)
-        try:
-            if by_due:
-                due = datetime.fromisoformat(values[0])
-                stmt = stmt.where(
-                    or_(
-                        Complaint.due_at > due,
-                        and_(Complaint.due_at == due, Complaint.id > int(values[1])),
-                    )
-                )
-            else:
-                stmt = stmt.where(Complaint.id < int(values[0]))
-        except (IndexError, TypeError, ValueError):
-            raise InvalidInput("cursor 无效 (invalid cursor)", field="cursor") from None
+        stmt = stmt.where(_after_cursor(_decode_cursor(cursor), by_due))
     order = (Complaint.due_at.asc(), Complaint.id.asc()) if by_due else (Complaint.id.desc(),)
-    rows: list[Complaint] = list(session.scalars(stmt.order_by(*order).limit(limit + 1)).unique())
+    found: dict[int, Complaint] = {}
+    for branch in scope_branches(user):
+        query = stmt.where(branch).order_by(*order).limit(limit + 1)
+        for row in session.scalars(query).unique():
+            found[row.id] = row
+
+    def key(c: Complaint) -> tuple[Any, ...]:
+        return (c.due_at, c.id) if by_due else (-c.id,)
+
+    rows = sorted(found.values(), key=key)[: limit + 1]
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
@@ -86,6 +81,19 @@ def list_complaints(
             [last.due_at.isoformat(), last.id] if by_due and last.due_at else [last.id]
         )
     return rows, next_cursor
+
+
+def _after_cursor(values: list[Any], by_due: bool) -> ColumnElement[bool]:
+    try:
+        if by_due:
+            due = datetime.fromisoformat(values[0])
+            return or_(
+                Complaint.due_at > due,
+                and_(Complaint.due_at == due, Complaint.id > int(values[1])),
+            )
+        return Complaint.id < int(values[0])
+    except (IndexError, TypeError, ValueError):
+        raise InvalidInput("cursor 无效 (invalid cursor)", field="cursor") from None
 
 
 def _apply_filters(
@@ -131,10 +139,11 @@ def _apply_filters(
     if f.customer_id:
         stmt = stmt.where(Complaint.customer_id == f.customer_id)
     if f.open is not None:
-        stmt = stmt.where(Complaint.is_open.is_(f.open))
+        stmt = stmt.where(Complaint.is_open == (true() if f.open else false()))
     if f.overdue:
+        # Spelled like the partial index's condition (is_open = 1) so the database uses it.
         stmt = stmt.where(
-            Complaint.is_open.is_(True), Complaint.due_at.is_not(None), Complaint.due_at < now
+            Complaint.is_open == true(), Complaint.due_at.is_not(None), Complaint.due_at < now
         )
     elif f.overdue is False:
         stmt = stmt.where(or_(Complaint.due_at.is_(None), Complaint.due_at >= now))

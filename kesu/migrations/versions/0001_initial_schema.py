@@ -201,13 +201,13 @@ def upgrade() -> None:
     sa.UniqueConstraint('tracking_token', name=op.f('uq_complaints_tracking_token'))
     )
     with op.batch_alter_table('complaints', schema=None) as batch_op:
-        batch_op.create_index('ix_complaints_assignee_open_id', ['assignee_id', 'is_open', 'id'], unique=False)
+        batch_op.create_index('ix_complaints_assignee_id_id', ['assignee_id', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_complaints_category_id'), ['category_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_complaints_customer_id'), ['customer_id'], unique=False)
         batch_op.create_index('ix_complaints_open_due_at', ['due_at', 'id'], unique=False, sqlite_where=sa.text('is_open = 1 AND due_at IS NOT NULL'), postgresql_where=sa.text('is_open AND due_at IS NOT NULL'))
         batch_op.create_index(batch_op.f('ix_complaints_order_no'), ['order_no'], unique=False)
         batch_op.create_index('ix_complaints_stage_id', ['stage', 'id'], unique=False)
-        batch_op.create_index('ix_complaints_team_open_id', ['team_id', 'is_open', 'id'], unique=False)
+        batch_op.create_index('ix_complaints_team_id_id', ['team_id', 'id'], unique=False)
 
     op.create_table('complaint_events',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -249,13 +249,13 @@ def downgrade() -> None:
 
     op.drop_table('complaint_events')
     with op.batch_alter_table('complaints', schema=None) as batch_op:
-        batch_op.drop_index('ix_complaints_team_open_id')
+        batch_op.drop_index('ix_complaints_team_id_id')
         batch_op.drop_index('ix_complaints_stage_id')
         batch_op.drop_index(batch_op.f('ix_complaints_order_no'))
         batch_op.drop_index('ix_complaints_open_due_at', sqlite_where=sa.text('is_open = 1 AND due_at IS NOT NULL'), postgresql_where=sa.text('is_open AND due_at IS NOT NULL'))
         batch_op.drop_index(batch_op.f('ix_complaints_customer_id'))
         batch_op.drop_index(batch_op.f('ix_complaints_category_id'))
-        batch_op.drop_index('ix_complaints_assignee_open_id')
+        batch_op.drop_index('ix_complaints_assignee_id_id')
 
     op.drop_table('complaints')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
