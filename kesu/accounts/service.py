@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -181,6 +183,41 @@ def user_for_token(session: Session, token: str) -> User | None:
         .where(ApiToken.token_hash == _digest(token), ApiToken.revoked_at.is_(None))
     ).scalar_one_or_none()
     return row if row is not None and row.is_active else None
+
+
+class TokenCache:
+    """Recently seen API tokens → their (detached, read-only) user, for a few seconds.
+
+    Integrations call the API many times a second; looking the token up each time costs a
+    query per request. A revoked token or a deactivated user stops working in this process at
+    once (``forget``) and in other processes within ``ttl`` seconds.
+    """
+
+    def __init__(self, ttl: float = 10.0) -> None:
+        self.ttl = ttl
+        self._entries: dict[tuple[str, str], tuple[float, User]] = {}
+        self._lock = threading.Lock()
+
+    def user(self, session: Session, token: str) -> User | None:
+        key = (str(session.get_bind().engine.url), _digest(token))
+        now = time.monotonic()
+        with self._lock:
+            hit = self._entries.get(key)
+        if hit is not None and now - hit[0] < self.ttl:
+            return hit[1]
+        user = user_for_token(session, token)
+        if user is not None:
+            session.expunge(user)
+            with self._lock:
+                self._entries[key] = (now, user)
+        return user
+
+    def forget(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+token_cache = TokenCache()
 
 
 def get_user(session: Session, user_id: int) -> User:

@@ -16,7 +16,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from kesu.accounts.models import User
-from kesu.accounts.service import Actor, user_for_token
+from kesu.accounts.service import Actor, token_cache
 from kesu.clock import Clock
 from kesu.config import Settings
 from kesu.db import Database
@@ -66,7 +66,7 @@ def _resolve_user(request: Request, session: Session) -> User:
     token = _bearer(request)
     user: User | None = None
     if token:
-        user = user_for_token(session, token)
+        user = token_cache.user(session, token)
         if user is None:
             raise NotAuthenticated("API token 无效或已吊销 (invalid or revoked token)")
     else:
