@@ -38,8 +38,14 @@ def page_user_read(request: Request, user: UserR) -> User:
     return _remember(request, user)
 
 
-def page_user_write(request: Request, user: UserW) -> User:
-    return _remember(request, user)
+def page_user_write(request: Request, user: UserW, session: WriteSession) -> User:
+    """``UserW`` resolves the user in a short session of its own; a write view gets the same
+    user from its own session, so it can be given to a service (claiming: assignee = me)."""
+    return _remember(request, session.get(User, user.id) or user)
+
+
+PageUserR = Annotated[User, Depends(page_user_read)]
+PageUserW = Annotated[User, Depends(page_user_write)]
 
 
 def admin_read(request: Request, user: UserR) -> User:
@@ -48,14 +54,11 @@ def admin_read(request: Request, user: UserR) -> User:
     return user
 
 
-def admin_write(request: Request, user: UserW) -> User:
-    _remember(request, user)
+def admin_write(request: Request, user: PageUserW) -> User:
     require(user, Permission.admin)
     return user
 
 
-PageUserR = Annotated[User, Depends(page_user_read)]
-PageUserW = Annotated[User, Depends(page_user_write)]
 AdminR = Annotated[User, Depends(admin_read)]
 AdminW = Annotated[User, Depends(admin_write)]
 

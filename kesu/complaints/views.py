@@ -10,9 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -53,73 +53,67 @@ def _queue_owner(user: User) -> User:
     return User(id=user.id, role=Role.agent.value, team_id=user.team_id)
 
 
+class Queue(BaseModel):
+    """The workbench's query string: the tab, the filters and the keyset cursor."""
+
+    tab: str = "mine"
+    stage: str = ""
+    severity: str = ""
+    channel: str = ""
+    overdue: str = ""
+    q: str = ""
+    unassigned: str = ""
+    status: str = "open"
+    cursor: str = ""
+
+    def filters(self) -> ComplaintFilters:
+        return ComplaintFilters(
+            stage=self.stage or None,
+            severity=self.severity if self.severity in Severity.__members__ else None,
+            channel=self.channel if self.channel in Channel.__members__ else None,
+            overdue=True if self.overdue else None,
+            q=self.q.strip()[:200] or None,
+            assignee="me" if self.tab == "mine" else ("none" if self.unassigned else None),
+            open={"open": True, "closed": False}.get(self.status) if self.tab == "all" else True,
+        )
+
+
 @router.get("/")
 def workbench(
     request: Request,
+    query: Annotated[Queue, Query()],
     session: ReadSession,
     user: PageUserR,
     clock: ClockDep,
-    tab: str = "mine",
-    stage: str = "",
-    severity: str = "",
-    channel: str = "",
-    overdue: str = "",
-    q: str = "",
-    unassigned: str = "",
-    status: str = "open",
-    cursor: str = "",
 ) -> Response:
+    """我的待办 / 团队队列 / 全部. Only ``list_complaints`` (keyset, no COUNT): the cost of a
+    page does not grow with the number of complaints."""
     sees_all = Role(user.role) in ALL_DATA_ROLES
-    if tab not in TABS or (tab == "all" and not sees_all):
-        tab = "mine"
-    filters = ComplaintFilters(
-        stage=stage or None,
-        severity=severity if severity in Severity.__members__ else None,
-        channel=channel if channel in Channel.__members__ else None,
-        overdue=True if overdue else None,
-        q=q.strip()[:200] or None,
-        assignee="none" if unassigned else None,
-        open={"open": True, "closed": False}.get(status) if tab == "all" else True,
-    )
-    owner = user
-    if tab == "mine":
-        filters.assignee = "me"
-    elif tab == "team":
-        owner = _queue_owner(user)
-    error = None
+    if query.tab not in TABS or (query.tab == "all" and not sees_all):
+        query.tab = "mine"
+    owner = _queue_owner(user) if query.tab == "team" else user
+    rows: list[Complaint] = []
+    next_cursor: str | None = None
+    error: KesuError | None = None
     try:
         rows, next_cursor = list_complaints(
-            session, owner, filters, clock.now(), PAGE_SIZE, cursor[:400] or None
+            session, owner, query.filters(), clock.now(), PAGE_SIZE, query.cursor[:400] or None
         )
     except KesuError as exc:
-        rows, next_cursor, error = [], None, exc
-    params = {
-        "tab": tab,
-        "stage": stage,
-        "severity": severity,
-        "channel": channel,
-        "overdue": overdue,
-        "q": q,
-        "unassigned": unassigned,
-        "status": status,
+        error = exc
+    context = {
+        "rows": rows,
+        "next_cursor": next_cursor,
+        "sees_all": sees_all,
+        "params": query.model_dump(exclude={"cursor"}),
+        "first_page": not query.cursor,
+        "error": error,
+        "now": clock.now(),
+        "stages": {s.code: s for s in active_stages(session)},
+        "mask_phone": mask_phone,
+        "channels": list(Channel),
     }
-    return render(
-        request,
-        "complaints/workbench.html",
-        {
-            "rows": rows,
-            "next_cursor": next_cursor,
-            "tab": tab,
-            "sees_all": sees_all,
-            "params": params,
-            "first_page": not cursor,
-            "error": error,
-            "now": clock.now(),
-            "stages": {s.code: s for s in active_stages(session)},
-            "mask_phone": mask_phone,
-            "channels": list(Channel),
-        },
-    )
+    return render(request, "complaints/workbench.html", context)
 
 
 # ---- the complaint page ------------------------------------------------------------------
@@ -315,10 +309,17 @@ def assign(ref: str, act: Act) -> Response:
         team = _pick(act.session, Team, act.text("team_id"))
         assignee = _pick(act.session, User, act.text("assignee_id"))
         reason = act.text("reason") or None
+        version = act.version()
         service.assign(
-            act.session, act.clock, act.actor, c, version=act.version(), team=team,
-            assignee=assignee, reason=reason,
-        )  # fmt: skip
+            act.session,
+            act.clock,
+            act.actor,
+            c,
+            version=version,
+            team=team,
+            assignee=assignee,
+            reason=reason,
+        )
         return _("已分配")
 
     # the service decides who may assign whom (claiming vs. assigning)
@@ -328,10 +329,17 @@ def assign(ref: str, act: Act) -> Response:
 @router.post("/complaints/{ref}/claim")
 def claim(ref: str, act: Act) -> Response:
     def take(c: Complaint) -> str:
+        version, me = act.version(), act.user
         service.assign(
-            act.session, act.clock, act.actor, c, version=act.version(), team=None,
-            assignee=act.user, reason=None,
-        )  # fmt: skip
+            act.session,
+            act.clock,
+            act.actor,
+            c,
+            version=version,
+            team=None,
+            assignee=me,
+            reason=None,
+        )
         return _("已领取，现在由您处理")
 
     return act.run(ref, "claim", Permission.complaint_claim, take)
@@ -367,8 +375,8 @@ def merge(ref: str, act: Act) -> Response:
 @router.post("/complaints/{ref}/update")
 def update(ref: str, act: Act) -> Response:
     def edit(c: Complaint) -> str:
-        current = {"category": str(c.category_id or ""), "severity": c.severity,
-                   "priority": str(c.priority)}  # fmt: skip
+        current = {"category": str(c.category_id or ""), "severity": c.severity}
+        current["priority"] = str(c.priority)
         # Only what changed is sent, so the timeline records the real edit.
         wanted: dict[str, Any] = {
             key: act.text(key) for key in current if act.text(key) not in ("", current[key])

@@ -1,15 +1,14 @@
 """Request dependencies: the session, the clock, settings and the current user.
 
-Write routes open their unit of work inside the route, ``with db.session() as session:``, and
-commit before they answer, so a client never sees a success for a change that did not reach
-the database. The unit of work must not be a generator dependency: FastAPI runs its exit in
-another pool thread, and on SQLite a transaction holding the write lock while it waits for a
-free thread can stall every other writer.
+Write routes commit before they answer (``session.commit()``, or a
+``with db.session() as session:`` block inside the route), so a client never sees a success
+for a change that did not reach the database. The session dependencies are async generators so
+their clean-up never waits for a pool thread (see ``write_session``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -38,18 +37,25 @@ def get_settings_dep(request: Request) -> Settings:
     return settings
 
 
-def write_session(request: Request) -> Iterator[Session]:
-    """A session whose transaction takes the write lock up front (SQLite: BEGIN IMMEDIATE)."""
+async def write_session(request: Request) -> AsyncIterator[Session]:
+    """A session whose transactions take the write lock (SQLite: flock + BEGIN IMMEDIATE).
+
+    An *async* generator on purpose: its exit (commit or rollback, then close) runs on the
+    event loop, not in a pool thread. A sync generator's exit waits for a free pool thread
+    while its transaction may still hold the SQLite write lock, and under load every pool
+    thread can be waiting for that lock: a deadlock. The route itself runs in a pool thread,
+    does its work and normally commits; the exit is then only a cheap close.
+    """
     with get_database(request).session(write=True) as session:
         yield session
 
 
-def read_session(request: Request) -> Iterator[Session]:
+async def read_session(request: Request) -> AsyncIterator[Session]:
     with get_database(request).session(write=False) as session:
         yield session
 
 
-WriteSession = Annotated[Session, Depends(write_session)]  # deprecated: see the module doc
+WriteSession = Annotated[Session, Depends(write_session)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 ReadSession = Annotated[Session, Depends(read_session)]
 ClockDep = Annotated[Clock, Depends(get_clock)]

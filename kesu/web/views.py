@@ -1,9 +1,33 @@
-"""Collects the HTML routers of every domain."""
+"""Collects the HTML routers of every domain, and the language switch."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from kesu.web.i18n import COOKIE, normalize
+from kesu.web.templating import redirect, safe_next
+
+router = APIRouter(include_in_schema=False)
+ONE_YEAR = 365 * 24 * 3600
+
+
+@router.get("/lang/{code}")
+def switch_language(request: Request, code: str, next: str = "/") -> Response:
+    """Remembers the chosen UI language in the ``lang`` cookie and goes back to the page."""
+    response = redirect(safe_next(next))
+    locale = normalize(code)
+    if locale:
+        response.set_cookie(COOKIE, locale, max_age=ONE_YEAR, samesite="lax", httponly=True)
+    return response
 
 
 def routers() -> list[APIRouter]:
-    return []
+    # Imported here: the domain views import kesu.web helpers, so this module stays a leaf.
+    from kesu.accounts import views as accounts
+    from kesu.complaints import views as complaints
+    from kesu.intake import views as intake
+    from kesu.taxonomy import views as taxonomy
+
+    # intake first: its /complaints/new must win over /complaints/{ref}.
+    return [intake.router, complaints.router, accounts.router, taxonomy.router, router]

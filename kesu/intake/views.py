@@ -1,0 +1,358 @@
+"""Intake pages: the public complaint form, the customer's tracking page, and the agent's
+fast-entry form for complaints taken by phone, at the desk or by email.
+
+The public pages need no account: a customer reaches their complaint only through its
+unguessable tracking token, and sees only public events, never internal notes or staff names.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from kesu.accounts.service import Actor
+from kesu.accounts.views import PageUserR, PageUserW
+from kesu.clock import Clock
+from kesu.complaints import lifecycle, service
+from kesu.complaints.enums import Channel, StageCategory
+from kesu.complaints.models import Complaint
+from kesu.complaints.queries import timeline_of
+from kesu.complaints.schemas import ComplaintCreate
+from kesu.config import Settings
+from kesu.errors import InvalidInput, KesuError, NotFound
+from kesu.taxonomy.service import active_form_fields, active_stages, category_tree
+from kesu.web.csrf import CheckedForm, text
+from kesu.web.deps import ClockDep, ReadSession, SettingsDep, WriteSession, actor_for
+from kesu.web.i18n import N_, locale_dependency
+from kesu.web.i18n import gettext as _
+from kesu.web.templating import flash, redirect, render
+
+router = APIRouter(dependencies=[Depends(locale_dependency)], include_in_schema=False)
+STAFF_CHANNELS = (Channel.phone, Channel.desk, Channel.email)
+MAX_MESSAGE = 5000
+FIELD_LABELS = {
+    "name": N_("姓名"),
+    "phone": N_("手机号"),
+    "email": N_("邮箱"),
+    "region": N_("地区"),
+    "tier": N_("客户等级"),
+    "content": N_("投诉内容"),
+    "order_no": N_("订单号"),
+    "product": N_("产品"),
+    "remedy": N_("诉求"),
+    "title": N_("标题"),
+    "channel": N_("渠道"),
+    "category": N_("分类"),
+    "severity": N_("严重程度"),
+}
+FORM_FIELDS = (
+    "name",
+    "phone",
+    "email",
+    "region",
+    "tier",
+    "order_no",
+    "product",
+    "content",
+    "remedy",
+    "title",
+    "category",
+    "severity",
+    "channel",
+    "form_key",
+)
+
+
+# ---- turning a submitted form into a ComplaintCreate --------------------------------------
+
+
+def _problem(exc: ValidationError) -> InvalidInput:
+    """The first pydantic error as a message a customer understands, naming the field."""
+    error = exc.errors()[0]
+    loc = [str(p) for p in error.get("loc", ())]
+    name = loc[-1] if loc else "content"
+    kind = str(error.get("type", ""))
+    if loc == ["customer"]:  # the model check: a phone, an email or an external id
+        return InvalidInput(_("请至少填写手机号或邮箱，方便我们联系您"), field="phone")
+    if kind in ("missing", "string_too_short"):
+        problem = _("不能为空")
+    elif kind == "string_too_long":
+        problem = _("太长了")
+    elif kind in ("enum", "literal_error"):
+        problem = _("选项无效")
+    else:
+        problem = _("格式不正确")
+    label = _(FIELD_LABELS[name]) if name in FIELD_LABELS else name
+    return InvalidInput(f"{label}：{problem}", field=name)
+
+
+def complaint_from_form(
+    form: FormData, channel: str, custom_codes: list[str], staff: bool
+) -> ComplaintCreate:
+    def opt(name: str) -> str | None:
+        return text(form, name) or None
+
+    customer = {"name": text(form, "name"), "phone": opt("phone"), "email": opt("email")}
+    raw: dict[str, Any] = {
+        "channel": channel,
+        "customer": customer,
+        "content": text(form, "content"),
+        "order_no": opt("order_no"),
+        "product": opt("product"),
+        "remedy": opt("remedy"),
+        "custom_fields": {c: text(form, f"cf_{c}") for c in custom_codes if text(form, f"cf_{c}")},
+    }
+    if staff:
+        customer.update({"region": opt("region"), "tier": opt("tier") or "standard"})
+        raw.update(
+            {"title": opt("title"), "category": opt("category"), "severity": opt("severity")}
+        )
+    try:
+        return ComplaintCreate.model_validate(raw)
+    except ValidationError as exc:
+        raise _problem(exc) from None
+
+
+def _values(form: FormData) -> dict[str, str]:
+    values = {k: text(form, k) for k in FORM_FIELDS}
+    values.update({k: v for k, v in form.items() if k.startswith("cf_") and isinstance(v, str)})
+    return values
+
+
+# ---- the public complaint form ----------------------------------------------------------
+
+
+def _submit_page(
+    request: Request,
+    session: Session,
+    values: dict[str, str] | None = None,
+    error: KesuError | None = None,
+    status_code: int = 200,
+) -> Response:
+    values = values or {}
+    values["form_key"] = values.get("form_key") or secrets.token_urlsafe(18)
+    fields = [f for f in active_form_fields(session) if f.public]
+    return render(
+        request,
+        "intake/submit.html",
+        {"values": values, "error": error, "fields": fields},
+        status_code,
+    )
+
+
+@router.get("/submit")
+def submit_page(request: Request, session: ReadSession) -> Response:
+    return _submit_page(request, session)
+
+
+@router.post("/submit")
+def submit(request: Request, form: CheckedForm, session: WriteSession, clock: ClockDep) -> Response:
+    values = _values(form)
+    fields = [f.code for f in active_form_fields(session) if f.public]
+    try:
+        data = complaint_from_form(form, Channel.web.value, fields, staff=False)
+        key = values["form_key"][:255] or None  # one complaint per rendered form
+        complaint, _replayed = service.create_complaint(
+            session,
+            clock,
+            Actor("customer", None, data.customer.name),
+            data,
+            key,
+            idempotency_scope="web-form",
+        )
+        session.commit()
+    except KesuError as exc:
+        session.rollback()
+        if exc.code == "idempotency_key_reused":
+            values["form_key"] = ""  # that form was sent already; this one gets a new key
+        return _submit_page(request, session, values, exc, exc.status_code)
+    return redirect(f"/t/{complaint.tracking_token}?new=1")
+
+
+# ---- the tracking page ------------------------------------------------------------------
+
+
+def _by_token(session: Session, token: str) -> Complaint:
+    complaint = (
+        session.scalar(select(Complaint).where(Complaint.tracking_token == token))
+        if 0 < len(token) <= 64
+        else None
+    )
+    if complaint is None:
+        raise NotFound(_("没有找到这条投诉，请检查链接是否完整。"), field="token")
+    return complaint
+
+
+def _track_page(
+    request: Request,
+    session: Session,
+    clock: Clock,
+    settings: Settings,
+    complaint: Complaint,
+    error: KesuError | None = None,
+    form_name: str = "",
+    values: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    stages = active_stages(session)
+    current = next((s for s in stages if s.code == complaint.stage), None)
+    waiting = current is not None and current.category == StageCategory.waiting
+    return render(
+        request,
+        "intake/track.html",
+        {
+            "c": complaint,
+            "stage": current,
+            "stages": stages,
+            "now": clock.now(),
+            "events": timeline_of(session, complaint, public_only=True),
+            "solution": complaint.outputs.get("solution") if waiting else None,
+            "waiting": waiting,
+            "new": request.query_params.get("new") == "1",
+            "tracking_url": f"{settings.base_url.rstrip('/')}/t/{complaint.tracking_token}",
+            "error": error,
+            "form_name": form_name,
+            "values": values or {},
+        },
+        status_code,
+    )
+
+
+@router.get("/t/{token}")
+def track(
+    request: Request, token: str, session: ReadSession, clock: ClockDep, settings: SettingsDep
+) -> Response:
+    return _track_page(request, session, clock, settings, _by_token(session, token))
+
+
+@router.post("/t/{token}/message")
+def customer_message(
+    request: Request,
+    token: str,
+    form: CheckedForm,
+    session: WriteSession,
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> Response:
+    complaint = _by_token(session, token)
+    body = text(form, "body")
+    try:
+        if not body:
+            raise InvalidInput(_("请填写留言内容"), field="body")
+        if len(body) > MAX_MESSAGE:
+            raise InvalidInput(_("留言太长（最多 5000 字）"), field="body")
+        service.add_customer_message(session, clock, complaint, body)
+        session.commit()
+    except KesuError as exc:
+        session.rollback()
+        return _track_page(
+            request,
+            session,
+            clock,
+            settings,
+            complaint,
+            exc,
+            "message",
+            {"body": body},
+            exc.status_code,
+        )
+    flash(request, _("留言已发送，我们会尽快回复您"))
+    return redirect(f"/t/{token}")
+
+
+@router.post("/t/{token}/respond")
+def customer_respond(
+    request: Request,
+    token: str,
+    form: CheckedForm,
+    session: WriteSession,
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> Response:
+    complaint = _by_token(session, token)
+    accept = text(form, "decision") == "accept"
+    comment = text(form, "comment", MAX_MESSAGE) or None
+    try:
+        lifecycle.customer_respond(session, clock, complaint, accept, comment)
+        session.commit()
+    except KesuError as exc:
+        session.rollback()
+        return _track_page(
+            request,
+            session,
+            clock,
+            settings,
+            _by_token(session, token),
+            exc,
+            "respond",
+            {"comment": comment or ""},
+            exc.status_code,
+        )
+    flash(
+        request,
+        _("感谢确认，我们将按方案执行") if accept else _("已收到您的意见，我们会重新制定方案"),
+    )
+    return redirect(f"/t/{token}")
+
+
+# ---- the agent's fast-entry form (phone, desk, email) -----------------------------------
+
+
+def _new_page(
+    request: Request,
+    session: Session,
+    values: dict[str, str] | None = None,
+    error: KesuError | None = None,
+    status_code: int = 200,
+) -> Response:
+    values = values or {"channel": Channel.phone.value}
+    values["form_key"] = values.get("form_key") or secrets.token_urlsafe(18)
+    return render(
+        request,
+        "intake/new.html",
+        {
+            "values": values,
+            "error": error,
+            "fields": active_form_fields(session),
+            "channels": STAFF_CHANNELS,
+            "categories": category_tree(session),
+        },
+        status_code,
+    )
+
+
+@router.get("/complaints/new")
+def new_page(request: Request, session: ReadSession, user: PageUserR) -> Response:
+    return _new_page(request, session)
+
+
+@router.post("/complaints/new")
+def create(
+    request: Request, form: CheckedForm, session: WriteSession, clock: ClockDep, user: PageUserW
+) -> Response:
+    values = _values(form)
+    channel = values["channel"] if values["channel"] in STAFF_CHANNELS else Channel.phone.value
+    codes = [f.code for f in active_form_fields(session)]
+    try:
+        data = complaint_from_form(form, channel, codes, staff=True)
+        complaint, _replayed = service.create_complaint(
+            session,
+            clock,
+            actor_for(user),
+            data,
+            values["form_key"][:255] or None,
+            idempotency_scope=f"form:{user.id}",
+        )
+        session.commit()
+    except KesuError as exc:
+        session.rollback()
+        return _new_page(request, session, values, exc, exc.status_code)
+    flash(request, _("已登记投诉 %(n)s") % {"n": complaint.number})
+    return redirect(f"/complaints/{complaint.number}")

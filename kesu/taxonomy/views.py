@@ -1,0 +1,195 @@
+"""Admin pages for the configuration: the 3-level category tree and the stages of the loop."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kesu.accounts.roles import Role
+from kesu.accounts.views import AdminR, AdminW
+from kesu.complaints.models import Stage
+from kesu.errors import InvalidInput, KesuError
+from kesu.taxonomy import service
+from kesu.web.csrf import CheckedForm, text
+from kesu.web.deps import ClockDep, ReadSession, WriteSession, actor_for
+from kesu.web.i18n import gettext as _
+from kesu.web.i18n import locale_dependency
+from kesu.web.templating import flash, redirect, render
+
+router = APIRouter(dependencies=[Depends(locale_dependency)], include_in_schema=False)
+
+
+# ---- categories ----------------------------------------------------------------------------
+
+
+def _categories_page(
+    request: Request,
+    session: Session,
+    status_code: int = 200,
+    error: KesuError | None = None,
+    values: dict[str, str] | None = None,
+) -> Response:
+    return render(
+        request,
+        "taxonomy/categories.html",
+        {
+            "categories": service.category_tree(session),
+            "values": values or {},
+            "error": error,
+            "max_level": service.MAX_LEVEL,
+        },
+        status_code,
+    )
+
+
+@router.get("/admin/categories")
+def categories_page(request: Request, session: ReadSession, user: AdminR) -> Response:
+    return _categories_page(request, session)
+
+
+@router.post("/admin/categories")
+def create_category(
+    request: Request, form: CheckedForm, session: WriteSession, clock: ClockDep, user: AdminW
+) -> Response:
+    values = {k: text(form, k) for k in ("name", "name_en", "parent_id", "default_severity")}
+    try:
+        parent = values["parent_id"]
+        if parent and not parent.isdigit():
+            raise InvalidInput(_("上级分类无效"), field="parent_id")
+        severity = values["default_severity"]
+        category = service.create_category(
+            session,
+            clock,
+            actor_for(user),
+            name=values["name"],
+            parent_id=int(parent) if parent else None,
+            name_en=values["name_en"],
+            default_severity=severity or None,
+        )
+        session.commit()
+    except KesuError as exc:
+        session.rollback()
+        return _categories_page(request, session, exc.status_code, exc, values)
+    flash(request, _("已添加分类 %(path)s") % {"path": category.path})
+    return redirect("/admin/categories")
+
+
+@router.post("/admin/categories/{category_id}/deactivate")
+def deactivate_category(
+    request: Request,
+    category_id: int,
+    form: CheckedForm,
+    session: WriteSession,
+    clock: ClockDep,
+    user: AdminW,
+) -> Response:
+    service.deactivate_category(session, clock, actor_for(user), category_id)
+    session.commit()
+    flash(request, _("已停用该分类及其下级分类"))
+    return redirect("/admin/categories")
+
+
+# ---- stages --------------------------------------------------------------------------------
+
+
+def _stages_page(
+    request: Request,
+    session: Session,
+    status_code: int = 200,
+    error: KesuError | None = None,
+    failed: str | None = None,
+    values: dict[str, Any] | None = None,
+) -> Response:
+    stages = list(session.scalars(select(Stage).order_by(Stage.position)))
+    return render(
+        request,
+        "taxonomy/stages.html",
+        {
+            "stages": stages,
+            "error": error,
+            "failed": failed,
+            "values": values or {},
+            "outputs_text": outputs_text,
+        },
+        status_code,
+    )
+
+
+def outputs_text(outputs: list[dict[str, str]]) -> str:
+    """Required outputs as editable lines: ``code | 中文标签 | English label``."""
+    return "\n".join(
+        " | ".join(x for x in (o["code"], o.get("label", ""), o.get("label_en", "")) if x)
+        for o in outputs
+    )
+
+
+def parse_outputs(value: str) -> list[dict[str, str]]:
+    specs = []
+    for line in value.splitlines():
+        if not line.strip():
+            continue
+        parts = [p.strip() for p in line.split("|")]
+        specs.append(
+            {
+                "code": parts[0],
+                "label": parts[1] if len(parts) > 1 else parts[0],
+                "label_en": parts[2] if len(parts) > 2 else "",
+            }
+        )
+    return specs
+
+
+def _stage_changes(stage: Stage, form: Any) -> dict[str, Any]:
+    limit = text(form, "time_limit_minutes")
+    if limit and not limit.isdigit():
+        raise InvalidInput(_("时限必须是正整数分钟"), field="time_limit_minutes")
+    wanted: dict[str, Any] = {
+        "name": text(form, "name"),
+        "name_en": text(form, "name_en"),
+        "public_name": text(form, "public_name"),
+        "time_limit_minutes": int(limit) if limit else None,
+        "allowed_roles": [r for r in form.getlist("allowed_roles") if r in Role.__members__],
+        "required_outputs": parse_outputs(text(form, "required_outputs")),
+        "back_to": [str(c) for c in form.getlist("back_to")],
+    }
+    if not wanted["name"]:
+        raise InvalidInput(_("阶段名称不能为空"), field="name")
+    # Only what changed goes to the service, so the audit log shows the real edit.
+    return {k: v for k, v in wanted.items() if getattr(stage, k) != v}
+
+
+@router.get("/admin/stages")
+def stages_page(request: Request, session: ReadSession, user: AdminR) -> Response:
+    return _stages_page(request, session)
+
+
+@router.post("/admin/stages/{code}")
+def update_stage(
+    request: Request,
+    code: str,
+    form: CheckedForm,
+    session: WriteSession,
+    clock: ClockDep,
+    user: AdminW,
+) -> Response:
+    stage = service.get_stage(session, code)
+    try:
+        changes = _stage_changes(stage, form)
+        if changes:
+            service.update_stage(session, clock, actor_for(user), code, changes)
+        session.commit()
+    except KesuError as exc:
+        session.rollback()
+        values: dict[str, Any] = {
+            k: text(form, k)
+            for k in ("name", "name_en", "public_name", "time_limit_minutes", "required_outputs")
+        }
+        values["allowed_roles"] = form.getlist("allowed_roles")
+        values["back_to"] = form.getlist("back_to")
+        return _stages_page(request, session, exc.status_code, exc, code, values)
+    flash(request, _("已保存阶段「%(name)s」") % {"name": stage.name})
+    return redirect(f"/admin/stages#stage-{code}")
