@@ -185,6 +185,25 @@ def user_for_token(session: Session, token: str) -> User | None:
     return row if row is not None and row.is_active else None
 
 
+def deactivate_user(session: Session, clock: Clock, actor: Actor, target: User) -> None:
+    """Stops a user from signing in or using tokens (their history stays). Not oneself."""
+    if actor.user_id == target.id:
+        raise InvalidInput("不能停用自己的账号 (cannot deactivate yourself)", field="user")
+    if not target.is_active:
+        return
+    target.is_active = False
+    record_audit(
+        session,
+        clock,
+        actor,
+        "user.deactivate",
+        "user",
+        target.id,
+        {"username": target.username, "is_active": [True, False]},
+    )
+    token_cache.forget()
+
+
 class TokenCache:
     """Recently seen API tokens → their (detached, read-only) user, for a few seconds.
 

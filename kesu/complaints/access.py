@@ -21,14 +21,15 @@ def scope_filter(user: User) -> ColumnElement[bool]:
     return or_(*clauses)
 
 
-def scope_branches(user: User) -> list[ColumnElement[bool]]:
+def scope_branches(user: User, team_queue: bool = False) -> list[ColumnElement[bool]]:
     """``scope_filter`` as separate conditions, each served by its own index.
 
     Lists run one keyset query per branch and merge them, because an ``OR`` across indexes
     makes the database sort every matching row before it can return the newest 50.
     """
-    if Role(user.role) in ALL_DATA_ROLES:
+    if Role(user.role) in ALL_DATA_ROLES and not team_queue:
         return [true()]
+    # 团队队列 (and an agent's whole scope): the team's, the unassigned pool and one's own.
     branches = [Complaint.team_id.is_(None), Complaint.assignee_id == user.id]
     if user.team_id is not None:
         branches.append(Complaint.team_id == user.team_id)

@@ -29,6 +29,8 @@ class ComplaintFilters:
     open: bool | None = None
     channel: str | None = None
     customer_id: int | None = None
+    # The team queue: the user's team, the unassigned pool and their own, whatever their role.
+    team_queue: bool = False
 
 
 def _encode_cursor(values: list[Any]) -> str:
@@ -64,7 +66,7 @@ def list_complaints(
         stmt = stmt.where(_after_cursor(_decode_cursor(cursor), by_due))
     order = (Complaint.due_at.asc(), Complaint.id.asc()) if by_due else (Complaint.id.desc(),)
     found: dict[int, Complaint] = {}
-    for branch in scope_branches(user):
+    for branch in scope_branches(user, filters.team_queue):
         query = stmt.where(branch).order_by(*order).limit(limit + 1)
         for row in session.scalars(query).unique():
             found[row.id] = row

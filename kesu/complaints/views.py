@@ -46,13 +46,6 @@ TABS = ("mine", "team", "all")
 # ---- the workbench -------------------------------------------------------------------------
 
 
-def _queue_owner(user: User) -> User:
-    """团队队列 is exactly what an agent of the user's team sees: the team's complaints, the
-    unassigned pool and their own. ``scope_filter`` only reads id, role and team, so a
-    transient stand-in with the agent role gives that scope to managers too (never saved)."""
-    return User(id=user.id, role=Role.agent.value, team_id=user.team_id)
-
-
 class Queue(BaseModel):
     """The workbench's query string: the tab, the filters and the keyset cursor."""
 
@@ -75,6 +68,7 @@ class Queue(BaseModel):
             q=self.q.strip()[:200] or None,
             assignee="me" if self.tab == "mine" else ("none" if self.unassigned else None),
             open={"open": True, "closed": False}.get(self.status) if self.tab == "all" else True,
+            team_queue=self.tab == "team",
         )
 
 
@@ -91,13 +85,12 @@ def workbench(
     sees_all = Role(user.role) in ALL_DATA_ROLES
     if query.tab not in TABS or (query.tab == "all" and not sees_all):
         query.tab = "mine"
-    owner = _queue_owner(user) if query.tab == "team" else user
     rows: list[Complaint] = []
     next_cursor: str | None = None
     error: KesuError | None = None
     try:
         rows, next_cursor = list_complaints(
-            session, owner, query.filters(), clock.now(), PAGE_SIZE, query.cursor[:400] or None
+            session, user, query.filters(), clock.now(), PAGE_SIZE, query.cursor[:400] or None
         )
     except KesuError as exc:
         error = exc

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -29,7 +30,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(KesuError)
     async def kesu_error(request: Request, exc: KesuError) -> Response:
         if isinstance(exc, NotAuthenticated) and _wants_html(request):
-            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
         if _wants_html(request):
             return _html_error(request, exc.status_code, exc.message)
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, NotAuthenticated) else None
