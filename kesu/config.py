@@ -31,6 +31,29 @@ class Settings(BaseSettings):
     page_size_default: int = 50
     page_size_max: int = 200
     db_pool_size: int = 10
+    # Threads per process for sync routes. Few threads keep the GIL from being handed around
+    # while a request holds SQLite's write lock; PostgreSQL deployments may raise it.
+    threads: int = 8
+    # FastAPI's built-in OpenTelemetry spans and metrics; off unless an exporter is set up.
+    telemetry: bool = False
+
+    # Outgoing email (the outbox worker sends it; nothing is sent inside a request).
+    smtp_host: str = ""  # empty: email notifications stay in the outbox as failed
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "kesu@localhost"
+    smtp_starttls: bool = False
+    smtp_ssl: bool = False
+    smtp_timeout: float = 10.0
+
+    # The worker: how often it looks for due timers and outbox rows, and how it retries.
+    worker_interval_seconds: float = 5.0
+    notify_max_attempts: int = 8
+    notify_backoff_seconds: float = 30.0  # first retry; doubles each attempt
+    notify_backoff_max_seconds: float = 3600.0
+    notify_lease_seconds: float = 300.0  # a claimed row is retried after this if unanswered
+    notify_http_timeout: float = 10.0
 
     @classmethod
     def settings_customise_sources(

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from fastapi.telemetry import TelemetryConfig
 from sqlalchemy import text
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -23,6 +27,21 @@ from kesu.web.middleware import BodySizeLimit
 STATIC_DIR = Path(__file__).parent / "static"
 
 
+def _lifespan(threads: int) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+        yield
+
+    return lifespan
+
+
+def _telemetry(enabled: bool) -> TelemetryConfig:
+    if enabled:
+        return {}
+    return {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}
+
+
 def create_app(
     settings: Settings | None = None, clock: Clock | None = None, db: Database | None = None
 ) -> FastAPI:
@@ -34,6 +53,8 @@ def create_app(
         redoc_url=None,
         openapi_url="/openapi.json",
         description="Customer complaint management: intake, triage, closed loop, SLA.",
+        lifespan=_lifespan(settings.threads),
+        telemetry=_telemetry(settings.telemetry),
     )
     app.state.settings = settings
     app.state.clock = clock or SystemClock()
@@ -45,6 +66,7 @@ def create_app(
     app.include_router(complaints_api)
     app.include_router(accounts_api)
     app.include_router(taxonomy_api)
+    _include_automation(app)
     _include_views(app)
 
     @app.get("/healthz", tags=["health"])
@@ -66,6 +88,17 @@ def create_app(
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app
+
+
+def _include_automation(app: FastAPI) -> None:
+    """Routing rules, SLA, notifications, tasks and incidents (JSON routes)."""
+    from kesu.notify.api import router as notify_api
+    from kesu.routing.api import router as routing_api
+    from kesu.sla.api import router as sla_api
+    from kesu.tasks.api import router as tasks_api
+
+    for router in (routing_api, sla_api, notify_api, tasks_api):
+        app.include_router(router)
 
 
 def _include_views(app: FastAPI) -> None:
