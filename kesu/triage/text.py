@@ -8,7 +8,6 @@ dictionary (about a second, from jieba's cache file afterwards). Each `Segmenter
 from __future__ import annotations
 
 import logging
-import math
 import re
 import threading
 import unicodedata
@@ -94,7 +93,9 @@ class Segmenter:
         return tuple(self._words)
 
     def add_words(self, words: Iterable[str]) -> None:
-        new = [normalize(w) for w in words if w.strip() and normalize(w) not in self._words]
+        """Teach more words; takes effect at once, also on an already loaded tokenizer."""
+        candidates = dict.fromkeys(normalize(w) for w in words)
+        new = [word for word in candidates if word and word not in self._words]
         self._words.extend(new)
         if self._tokenizer is not None:
             for word in new:
@@ -206,4 +207,4 @@ def extract_keywords(
     scored = {w: n / total * idf.get(w, median) for w, n in counts.items()}
     norm = sum(scored.values()) or 1.0
     ranked = sorted(scored.items(), key=lambda item: -item[1])[:top_k]
-    return [Keyword(word, round(score / norm, 6)) for word, score in ranked if math.isfinite(score)]
+    return [Keyword(word, round(score / norm, 6)) for word, score in ranked]
