@@ -20,8 +20,8 @@ import sqlite3
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -47,8 +47,21 @@ def kesu(env: dict[str, str], *args: str) -> str:
 def server(env: dict[str, str], workers: int) -> Iterator[str]:
     port = free_port()
     process = subprocess.Popen(
-        [KESU, "serve", "--port", str(port), "--workers", str(workers), "--log-level", "warning",
-         "--no-access-log"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            KESU,
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(200):
@@ -72,14 +85,23 @@ def server(env: dict[str, str], workers: int) -> Iterator[str]:
 
 
 def wrk(script: str, url: str, connections: int, seconds: int, env: dict[str, str]) -> dict:
-    command = ["wrk", "-t2" if connections > 1 else "-t1", f"-c{connections}", f"-d{seconds}s",
-               "--timeout", "10s", "-s", str(HERE / script), url]
+    command = [
+        "wrk",
+        "-t2" if connections > 1 else "-t1",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(HERE / script),
+        url,
+    ]
     output = subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
     match = re.search(r"RESULT (\{.*\})", output)
     if not match:
         raise RuntimeError(output)
     result = json.loads(match.group(1))
-    result["command"] = " ".join(command[:-2] + [Path(command[-2]).name, url])
+    result["command"] = " ".join([*command[:-2], Path(command[-2]).name, url])
     return result
 
 
@@ -96,14 +118,28 @@ def bench_create(seconds: int) -> dict:
     workdir.mkdir(parents=True)
     env = environment(workdir)
     kesu(env, "db", "upgrade")
-    kesu(env, "user", "create", "--username", "bench", "--password", "bench-password",
-         "--role", "agent", "--team", "service")
+    kesu(
+        env,
+        "user",
+        "create",
+        "--username",
+        "bench",
+        "--password",
+        "bench-password",
+        "--role",
+        "agent",
+        "--team",
+        "service",
+    )
     env["KESU_BENCH_TOKEN"] = kesu(env, "token", "create", "--user", "bench").splitlines()[-1]
     with server(env, workers=2) as base:
         wrk("create.lua", base, 16, 3, env)  # warm-up
         result = wrk("create.lua", base, 16, seconds, env)
-    rows = sqlite3.connect(workdir / "kesu.db").execute(
-        "SELECT count(*) FROM complaints").fetchone()[0]
+    rows = (
+        sqlite3.connect(workdir / "kesu.db")
+        .execute("SELECT count(*) FROM complaints")
+        .fetchone()[0]
+    )
     result["rows_in_database"] = rows
     result["per_second"] = round(result["requests"] / (result["duration_us"] / 1e6), 1)
     return result
@@ -147,7 +183,8 @@ def bench_lists(env: dict[str, str], label: str, seconds: int) -> dict:
             page_env = {**env, "KESU_BENCH_COOKIE": cookie, "KESU_BENCH_TOKEN": ""}
             results["workbench page (agent)"] = wrk("get.lua", base + "/", 4, seconds, page_env)
             results["workbench team queue"] = wrk(
-                "get.lua", base + "/?tab=team", 4, seconds, page_env)
+                "get.lua", base + "/?tab=team", 4, seconds, page_env
+            )
     return {"label": label, "results": results}
 
 
@@ -186,19 +223,23 @@ def main() -> None:
     report: dict = {"cpus": os.cpu_count()}
     if args.only in (None, "create"):
         report["create"] = create = bench_create(args.seconds)
-        print(f"create: {create['per_second']}/s, p50 {ms(create['p50_us'])} ms, "
-              f"p95 {ms(create['p95_us'])} ms, p99 {ms(create['p99_us'])} ms, "
-              f"non-201 {create['non_201']}, rows {create['rows_in_database']} "
-              f"(requests {create['requests']})")
+        print(
+            f"create: {create['per_second']}/s, p50 {ms(create['p50_us'])} ms, "
+            f"p95 {ms(create['p95_us'])} ms, p99 {ms(create['p99_us'])} ms, "
+            f"non-201 {create['non_201']}, rows {create['rows_in_database']} "
+            f"(requests {create['requests']})"
+        )
     if args.only in (None, "scale"):
         report["scale"] = runs = bench_scale(args.small, args.large, max(5, args.seconds // 2))
         for run in runs:
             print(f"\n{run['label']} (demo load {run['demo_seconds']}s)")
             for name, result in run["results"].items():
                 rate = result["requests"] / (result["duration_us"] / 1e6)
-                print(f"  {name:28s} p50 {ms(result['p50_us']):>7} ms  p95 "
-                      f"{ms(result['p95_us']):>7} ms  {rate:7.0f} req/s  non-200 "
-                      f"{result['non_200']}")
+                print(
+                    f"  {name:28s} p50 {ms(result['p50_us']):>7} ms  p95 "
+                    f"{ms(result['p95_us']):>7} ms  {rate:7.0f} req/s  non-200 "
+                    f"{result['non_200']}"
+                )
     (OUT / "results.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
 
 
