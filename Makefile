@@ -29,7 +29,7 @@ install-test: $(VENV)/.installed-test
 run: install
 	$(KESU) db upgrade
 	$(KESU) demo --if-empty --complaints $(DEMO_COMPLAINTS)
-	$(KESU) serve --host $(HOST) --port $(PORT)
+	$(KESU) serve --with-worker --host $(HOST) --port $(PORT)
 
 system-deps:
 	bash scripts/install-system-deps.sh

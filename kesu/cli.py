@@ -1,4 +1,4 @@
-"""The ``kesu`` command: serve, db upgrade, users, tokens, demo data."""
+"""The ``kesu`` command: serve, worker, db upgrade, users, tokens, demo data."""
 
 from __future__ import annotations
 
@@ -22,6 +22,9 @@ app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 console = Console()
+# `kesu demo` starts SLA clocks for the open complaints it made, up to this many (one
+# complaint at a time; a million would take a while: use the worker benchmark's bulk setup).
+BACKFILL_LIMIT = 50_000
 
 
 def _database() -> Database:
@@ -50,6 +53,9 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, max=64)] = 1,
     log_level: str = "info",
     access_log: bool = True,
+    with_worker: Annotated[
+        bool, typer.Option(help="also run the worker (timers, notifications) in this process")
+    ] = False,
 ) -> None:
     """Serve the web UI and the API (migrates an empty database first)."""
     import uvicorn
@@ -61,7 +67,14 @@ def serve(
         console.print("empty database: applying migrations and default configuration")
         upgrade(database, SystemClock())
     database.analyze()
-    database.dispose()
+    if with_worker:
+        from kesu.worker import start_in_thread
+
+        _log_to_console(log_level)
+        start_in_thread(database, get_settings())
+        console.print("worker running in this process (SLA timers, notifications)")
+    else:
+        database.dispose()
     console.print(f"kesu on http://{host}:{port}  (API docs: /api/docs)")
     uvicorn.run(
         "kesu.web.app:create_app",
@@ -72,6 +85,43 @@ def serve(
         log_level=log_level,
         access_log=access_log,
         proxy_headers=False,
+    )
+
+
+@app.command()
+def worker(
+    once: Annotated[bool, typer.Option(help="run passes until idle, then exit")] = False,
+    interval: Annotated[float | None, typer.Option(help="seconds between passes")] = None,
+    log_level: str = "info",
+) -> None:
+    """Fire SLA timers and escalations, deliver notifications (run beside `kesu serve`)."""
+    import threading
+
+    from kesu.worker import Worker
+
+    _log_to_console(log_level)
+    settings = get_settings()
+    runner = Worker(_database(), settings)
+    if once:
+        for stats in runner.run_until_idle():
+            console.print(
+                f"fired {stats.fired}, re-synced {stats.reconciled}, "
+                f"delivered {stats.delivery.delivered}, retry {stats.delivery.retried}, "
+                f"failed {stats.delivery.failed}"
+            )
+        return
+    stop = threading.Event()
+    try:
+        runner.run_forever(stop, interval)
+    except KeyboardInterrupt:
+        stop.set()
+
+
+def _log_to_console(level: str) -> None:
+    import logging
+
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s"
     )
 
 
@@ -159,6 +209,11 @@ def demo(
         )
     database.analyze()
     elapsed = time.perf_counter() - started
+    if made <= BACKFILL_LIMIT:
+        from kesu.sla.reconcile import backfill
+
+        clocked = backfill(database, SystemClock())
+        console.print(f"SLA clocks for {clocked} open complaints")
     console.print(
         f"{made} complaints in {elapsed:.1f}s; staff password: {demo_data.DEMO_PASSWORD} "
         "(users: admin, manager, lead_service, agent_service_1 …)"

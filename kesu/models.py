@@ -3,8 +3,23 @@
 from kesu.accounts import models as accounts_models
 from kesu.complaints import models as complaints_models
 from kesu.db import Base
+from kesu.incidents import models as incidents_models
+from kesu.notify import models as notify_models
+from kesu.routing import models as routing_models
+from kesu.sla import models as sla_models
+from kesu.tasks import models as tasks_models
 from kesu.taxonomy import models as taxonomy_models
 
 metadata = Base.metadata
 
-__all__ = ["accounts_models", "complaints_models", "metadata", "taxonomy_models"]
+__all__ = [
+    "accounts_models",
+    "complaints_models",
+    "incidents_models",
+    "metadata",
+    "notify_models",
+    "routing_models",
+    "sla_models",
+    "tasks_models",
+    "taxonomy_models",
+]

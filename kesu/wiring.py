@@ -1,10 +1,20 @@
-"""Connects the domains: which listeners hear complaint events. Called once, on first event."""
+"""Connects the domains: which listeners hear complaint events. Called once, on first event.
+
+Order matters: routing rules run first (they may assign the complaint or raise its
+severity), then the SLA clocks are brought up to date (the policy may depend on what the rules
+changed), then notifications that follow the event itself.
+"""
 
 from __future__ import annotations
 
 
 def install() -> None:
-    """Subscribes each domain's listeners to ``kesu.complaints.events``.
+    """Subscribes each domain's listeners to ``kesu.complaints.events``."""
+    from kesu.complaints import events
+    from kesu.notify import listeners as notify_listeners
+    from kesu.routing import engine as routing_engine
+    from kesu.sla import service as sla_service
 
-    Nothing is subscribed yet; routing, SLA clocks and notifications will register here.
-    """
+    events.subscribe(routing_engine.on_event)
+    events.subscribe(sla_service.on_event)
+    events.subscribe(notify_listeners.on_event)

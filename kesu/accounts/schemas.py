@@ -34,7 +34,7 @@ class TeamCreate(Strict):
     code: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=128)
     name_en: str = Field(default="", max_length=128)
-    parent_id: int | None = None
+    parent_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
 
 
 class TeamOut(BaseModel):

@@ -38,8 +38,9 @@ def scope_branches(user: User, team_queue: bool = False) -> list[ColumnElement[b
 
 def lookup(session: Session, ref: str | int) -> Complaint | None:
     text = str(ref).strip()
-    if text.isdigit():
-        return session.get(Complaint, int(text))
+    if text.isascii() and text.isdigit():  # not "¹": str.isdigit() accepts it, int() does not
+        # ids are 64-bit: a longer number names no complaint (and would overflow the driver)
+        return session.get(Complaint, int(text)) if len(text) < 19 else None
     return session.scalar(select(Complaint).where(Complaint.number == text.upper()))
 
 

@@ -7,7 +7,7 @@ needs the role it allows and the outputs it requires.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -141,11 +141,8 @@ def _enter(complaint: Complaint, stage: Stage, now: datetime) -> None:
     complaint.updated_at = now
     category = StageCategory(stage.category)
     complaint.is_open = category != StageCategory.closed
-    complaint.due_at = (
-        now + timedelta(minutes=stage.time_limit_minutes)
-        if stage.time_limit_minutes and complaint.is_open
-        else None
-    )
+    if not complaint.is_open:
+        complaint.due_at = None  # otherwise the SLA clocks set it (kesu.sla.service.sync)
     if category in (StageCategory.resolved, StageCategory.closed) and complaint.resolved_at is None:
         complaint.resolved_at = now
     if category == StageCategory.closed:

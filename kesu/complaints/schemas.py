@@ -96,9 +96,9 @@ class NoteIn(Strict):
 
 class AssignIn(Strict):
     version: int
-    team_id: int | None = None
+    team_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
     team: str | None = Field(default=None, description="team code, instead of team_id")
-    assignee_id: int | None = None
+    assignee_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
     assignee: str | None = Field(default=None, description="username, instead of assignee_id")
     reason: str | None = Field(default=None, max_length=500)
 

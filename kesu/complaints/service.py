@@ -94,9 +94,7 @@ def create_complaint(
         stage=first.code,
         stage_entered_at=now,
         is_open=True,
-        due_at=now + timedelta(minutes=first.time_limit_minutes)
-        if first.time_limit_minutes
-        else None,
+        due_at=None,  # the SLA clocks set it on the "created" event (kesu.sla.service.sync)
         tags=data.tags,
         custom_fields=custom,
         outputs={},
@@ -349,13 +347,16 @@ def assign(
 ) -> None:
     check_version(complaint, version)
     user = actor.user
-    if user is None:
+    if user is None and actor.kind != "system":  # the system: routing rules
         raise Forbidden("需要登录 (staff only)")
-    claiming = assignee is not None and assignee.id == user.id and complaint.assignee_id is None
-    if not can(user.role, Permission.complaint_assign) and not (
-        claiming and can(user.role, Permission.complaint_claim)
-    ):
-        raise Forbidden(f"角色 {user.role} 只能领取未分配的投诉 (may only claim unassigned ones)")
+    if user is not None:
+        claiming = assignee is not None and assignee.id == user.id and complaint.assignee_id is None
+        if not can(user.role, Permission.complaint_assign) and not (
+            claiming and can(user.role, Permission.complaint_claim)
+        ):
+            raise Forbidden(
+                f"角色 {user.role} 只能领取未分配的投诉 (may only claim unassigned ones)"
+            )
     if assignee is not None:
         if not assignee.is_active:
             raise InvalidInput(f"用户 {assignee.username} 已停用 (inactive user)", field="assignee")

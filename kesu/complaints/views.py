@@ -30,6 +30,7 @@ from kesu.complaints.models import Complaint
 from kesu.complaints.queries import ComplaintFilters, list_complaints, mask_phone, timeline_of
 from kesu.complaints.schemas import ComplaintUpdate
 from kesu.errors import InvalidInput, KesuError, StaleVersion
+from kesu.sla.api import sla_view
 from kesu.taxonomy.enums import Severity
 from kesu.taxonomy.service import active_form_fields, active_stages, category_tree
 from kesu.web.csrf import CheckedForm, text
@@ -178,6 +179,7 @@ def _page(
             and complaint.is_open
             and can(user.role, Permission.complaint_merge),
             "merged_into": merged_into,
+            "sla": sla_view(session, complaint, clock.now()),
             "repeat_of": repeat_of,
             "state": state or FormState(),
         },

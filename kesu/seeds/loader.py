@@ -38,9 +38,18 @@ def load_defaults(session: Session, clock: Clock) -> list[str]:
     if not session.scalar(select(func.count()).select_from(FormField)):
         _seed_form_fields(session)
         seeded.append("form_fields")
+    seeded += _seed_other_domains(session, clock)
     session.flush()
     config_cache.clear()
     return seeded
+
+
+def _seed_other_domains(session: Session, clock: Clock) -> list[str]:
+    """SLA calendars and policies, routing rules: each domain seeds its own tables."""
+    from kesu.routing import seeds as routing_seeds
+    from kesu.sla import seeds as sla_seeds
+
+    return sla_seeds.load(session, clock) + routing_seeds.load(session, clock)
 
 
 def _seed_stages(session: Session) -> None:

@@ -65,6 +65,14 @@ def warn_at(clock: MilestoneClock, calendar: BusinessCalendar) -> datetime | Non
     return _moment_after(clock, calendar, clock.warn_after)
 
 
+def time_at(
+    clock: MilestoneClock, calendar: BusinessCalendar, amount: timedelta
+) -> datetime | None:
+    """When ``amount`` of business time has been counted (escalation levels beyond the target);
+    ``None`` while paused short of it."""
+    return _moment_after(clock, calendar, amount)
+
+
 def elapsed(clock: MilestoneClock, calendar: BusinessCalendar, at: datetime) -> timedelta:
     """Business time the clock has counted by ``at`` (pauses excluded)."""
     total = timedelta(0)

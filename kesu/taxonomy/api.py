@@ -21,7 +21,7 @@ class CategoryIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     name: str = Field(min_length=1, max_length=64)
     name_en: str = Field(default="", max_length=128)
-    parent_id: int | None = None
+    parent_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
     default_severity: Severity | None = None
     team: str | None = Field(default=None, max_length=64)
 

@@ -27,7 +27,17 @@ def routers() -> list[APIRouter]:
     from kesu.accounts import views as accounts
     from kesu.complaints import views as complaints
     from kesu.intake import views as intake
+    from kesu.notify import views as notify
+    from kesu.routing import views as routing
     from kesu.taxonomy import views as taxonomy
 
     # intake first: its /complaints/new must win over /complaints/{ref}.
-    return [intake.router, complaints.router, accounts.router, taxonomy.router, router]
+    return [
+        intake.router,
+        complaints.router,
+        accounts.router,
+        taxonomy.router,
+        routing.router,
+        notify.router,
+        router,
+    ]

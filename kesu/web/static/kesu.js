@@ -59,6 +59,23 @@
   }
   window.setInterval(tick, 30000);
 
+  // The bell: the unread count from the API, refreshed every minute.
+  var bell = document.querySelector(".bell[data-unread]");
+  function ring() {
+    if (!bell || !window.fetch) { return; }
+    window.fetch(bell.dataset.unread, { credentials: "same-origin" })
+      .then(function (answer) { return answer.ok ? answer.json() : null; })
+      .then(function (body) {
+        if (!body) { return; }
+        var count = bell.querySelector(".count");
+        count.textContent = body.unread > 99 ? "99+" : String(body.unread);
+        count.hidden = !body.unread;
+      })
+      .catch(function () {});
+  }
+  ring();
+  window.setInterval(ring, 60000);
+
   // After a refused form, bring its error message into view.
   var problem = document.getElementById("form-error");
   if (problem) {

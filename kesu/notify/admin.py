@@ -1,0 +1,228 @@
+"""The bell (reading and marking notifications), users' channel choices, the admins' view of
+the outbox (failed deliveries, retry) and the channel endpoints (robots, webhooks, SMS)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from kesu.accounts.audit import record_audit
+from kesu.accounts.models import User
+from kesu.accounts.service import Actor
+from kesu.clock import Clock
+from kesu.errors import Conflict, InvalidInput, NotFound
+from kesu.notify.channels import CHANNELS
+from kesu.notify.models import Notification, NotifyEndpoint, NotifyPreference, OutboxMessage
+from kesu.notify.service import DEFAULT_CHANNELS, ENDPOINT_KINDS, USER_CHANNELS
+from kesu.notify.texts import events as template_events
+from kesu.taxonomy import cache as config_cache
+
+SECRET_KEYS = ("secret", "hmac_secret", "access_token", "key", "password", "token")
+
+
+# -- the bell -----------------------------------------------------------------------------------
+
+
+def inbox(
+    session: Session, user: User, limit: int, before: int | None, unread_only: bool
+) -> dict[str, Any]:
+    stmt = select(Notification).where(Notification.user_id == user.id)
+    if unread_only:
+        stmt = stmt.where(Notification.read_at.is_(None))
+    if before is not None:
+        stmt = stmt.where(Notification.id < before)
+    rows = list(session.scalars(stmt.order_by(Notification.id.desc()).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {
+        "unread": unread_count(session, user),
+        "items": [notification_out(n) for n in rows],
+        "next_before": rows[-1].id if more and rows else None,
+    }
+
+
+def unread_count(session: Session, user: User) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        )
+        or 0
+    )
+
+
+def mark_read(session: Session, clock: Clock, user: User, ids: list[int] | None) -> int:
+    """Marks the user's notifications read (all of them when ``ids`` is None)."""
+    stmt = (
+        update(Notification)
+        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        .values(read_at=clock.now())
+    )
+    if ids is not None:
+        stmt = stmt.where(Notification.id.in_(ids))
+    return int(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
+
+
+def notification_out(n: Notification) -> dict[str, Any]:
+    return {
+        "id": n.id,
+        "event": n.event,
+        "title": n.title,
+        "body": n.body,
+        "link": n.link,
+        "complaint_id": n.complaint_id,
+        "created_at": n.created_at,
+        "read_at": n.read_at,
+    }
+
+
+# -- preferences --------------------------------------------------------------------------------
+
+
+def preferences(session: Session, user: User) -> list[str]:
+    row = session.get(NotifyPreference, user.id)
+    return list(row.channels) if row else list(DEFAULT_CHANNELS)
+
+
+def set_preferences(session: Session, clock: Clock, user: User, channels: list[str]) -> list[str]:
+    unknown = [c for c in channels if c not in USER_CHANNELS]
+    if unknown:
+        raise InvalidInput(
+            f"未知渠道 {unknown[0]} (channels: {', '.join(USER_CHANNELS)})", field="channels"
+        )
+    clean = [c for c in USER_CHANNELS if c in channels]
+    session.info.pop("kesu_notify_preferences", None)  # kesu.notify.service caches them
+    row = session.get(NotifyPreference, user.id)
+    if row is None:
+        session.add(NotifyPreference(user_id=user.id, channels=clean, updated_at=clock.now()))
+    else:
+        row.channels = clean
+        row.updated_at = clock.now()
+    record_audit(
+        session, clock, Actor.of(user), "notify.preferences", "user", user.id, {"channels": clean}
+    )
+    return clean
+
+
+# -- the outbox, for admins ---------------------------------------------------------------------
+
+
+def outbox(session: Session, status: str | None, limit: int, before: int | None) -> dict[str, Any]:
+    stmt = select(OutboxMessage)
+    if status:
+        stmt = stmt.where(OutboxMessage.status == status)
+    if before is not None:
+        stmt = stmt.where(OutboxMessage.id < before)
+    rows = list(session.scalars(stmt.order_by(OutboxMessage.id.desc()).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {
+        "items": [outbox_out(r) for r in rows],
+        "next_before": rows[-1].id if more and rows else None,
+    }
+
+
+def retry(session: Session, clock: Clock, actor: Actor, row_id: int) -> OutboxMessage:
+    row = session.get(OutboxMessage, row_id)
+    if row is None:
+        raise NotFound(f"没有这条发送记录: {row_id}", field="id")
+    if row.status != "failed":
+        raise Conflict(f"只能重试失败的发送 (status is {row.status})", field="id")
+    row.status = "pending"
+    row.attempts = 0
+    row.available_at = clock.now()
+    record_audit(
+        session, clock, actor, "outbox.retry", "outbox", row.id, {"dedup_key": row.dedup_key}
+    )
+    return row
+
+
+def outbox_out(r: OutboxMessage) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "channel": r.channel,
+        "event": r.event,
+        "recipient": r.recipient,
+        "endpoint_id": r.endpoint_id,
+        "complaint_id": r.complaint_id,
+        "title": r.title,
+        "status": r.status,
+        "attempts": r.attempts,
+        "available_at": r.available_at,
+        "last_error": r.last_error,
+        "created_at": r.created_at,
+        "delivered_at": r.delivered_at,
+    }
+
+
+# -- endpoints ----------------------------------------------------------------------------------
+
+
+def save_endpoint(
+    session: Session, clock: Clock, actor: Actor, fields: dict[str, Any], row: NotifyEndpoint | None
+) -> NotifyEndpoint:
+    kind = fields.get("kind", row.kind if row else None)
+    if kind not in ENDPOINT_KINDS or kind not in CHANNELS:
+        raise InvalidInput(f"未知类型 {kind} (kinds: {', '.join(ENDPOINT_KINDS)})", field="kind")
+    for event in fields.get("events") or []:
+        if event not in template_events():
+            raise InvalidInput(
+                f"未知事件 {event} (events: {', '.join(template_events())})", field="events"
+            )
+    if row is None:
+        code = fields.get("code", "")
+        if session.scalar(select(NotifyEndpoint.id).where(NotifyEndpoint.code == code)):
+            raise Conflict(f"代码已存在: {code} (code exists)", field="code")
+        row = NotifyEndpoint(code=code, kind=kind, updated_at=clock.now())
+        session.add(row)
+    config = fields.get("config")
+    if config is not None and row.config:
+        # A masked value sent back unchanged (a secret, a robot URL's token) keeps the stored one.
+        shown = _masked(row.config)
+        config = {
+            k: (row.config[k] if k in shown and v == shown[k] else v) for k, v in config.items()
+        }
+    for key in ("name", "kind", "events", "teams", "locale", "is_active"):
+        if key in fields and fields[key] is not None:
+            setattr(row, key, fields[key])
+    if config is not None:
+        row.config = config
+    row.updated_at = clock.now()
+    session.flush()
+    record_audit(
+        session,
+        clock,
+        actor,
+        "notify_endpoint.save",
+        "notify_endpoint",
+        row.code,
+        endpoint_out(row),
+    )
+    config_cache.clear()
+    return row
+
+
+def _masked(config: dict[str, Any]) -> dict[str, Any]:
+    masked = {k: ("***" if k in SECRET_KEYS and v else v) for k, v in config.items()}
+    if isinstance(masked.get("url"), str) and "?" in masked["url"]:
+        masked["url"] = masked["url"].split("?", 1)[0] + "?***"  # robot URLs carry their token
+    return masked
+
+
+def endpoint_out(row: NotifyEndpoint) -> dict[str, Any]:
+    masked = _masked(row.config or {})
+    return {
+        "id": row.id,
+        "code": row.code,
+        "name": row.name,
+        "kind": row.kind,
+        "config": masked,
+        "events": row.events,
+        "teams": row.teams,
+        "locale": row.locale,
+        "is_active": row.is_active,
+        "updated_at": row.updated_at,
+    }

@@ -1,0 +1,73 @@
+"""Email over SMTP (``KESU_SMTP_*`` settings), one message per outbox row.
+
+The ``Message-ID`` is derived from the outbox row, so a retry after a lost answer carries the
+same id and mail systems that deduplicate on it show the message once.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import formatdate
+
+from kesu.config import Settings
+from kesu.notify.channels import DeliveryResult, DeliveryStatus
+
+
+def build(settings: Settings, to: str, subject: str, body: str, delivery_id: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = settings.smtp_from
+    message["To"] = to
+    message["Subject"] = subject
+    message["Date"] = formatdate(localtime=False)
+    domain = settings.smtp_from.rpartition("@")[2] or "kesu.local"
+    message["Message-ID"] = f"<kesu-{delivery_id}@{domain}>"
+    message["X-Kesu-Delivery"] = delivery_id
+    message.set_content(body)  # UTF-8; Chinese subjects are RFC 2047-encoded by the policy
+    return message
+
+
+def send(settings: Settings, message: EmailMessage) -> DeliveryResult:
+    """One attempt. Connection trouble and 4xx answers are retried; 5xx answers are final."""
+    if not settings.smtp_host:
+        return DeliveryResult(DeliveryStatus.FAILED, detail="KESU_SMTP_HOST is not set")
+    try:
+        if settings.smtp_ssl:
+            context = ssl.create_default_context()
+            client: smtplib.SMTP = smtplib.SMTP_SSL(
+                settings.smtp_host,
+                settings.smtp_port,
+                timeout=settings.smtp_timeout,
+                context=context,
+            )
+        else:
+            client = smtplib.SMTP(
+                settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout
+            )
+        with client:
+            if settings.smtp_starttls and not settings.smtp_ssl:
+                client.starttls(context=ssl.create_default_context())
+            if settings.smtp_user:
+                client.login(settings.smtp_user, settings.smtp_password)
+            refused = client.send_message(message)
+    except smtplib.SMTPRecipientsRefused as exc:
+        return _answer(exc.recipients)
+    except smtplib.SMTPResponseException as exc:
+        status = DeliveryStatus.RETRYABLE if 400 <= exc.smtp_code < 500 else DeliveryStatus.FAILED
+        return DeliveryResult(status, exc.smtp_code, _text(exc.smtp_error))
+    except (TimeoutError, smtplib.SMTPException, OSError) as exc:
+        return DeliveryResult(DeliveryStatus.RETRYABLE, detail=f"smtp: {exc!r}"[:300])
+    if refused:
+        return _answer(refused)
+    return DeliveryResult(DeliveryStatus.DELIVERED, 250, "accepted")
+
+
+def _answer(refused: dict[str, tuple[int, bytes]]) -> DeliveryResult:
+    code, text = next(iter(refused.values()))
+    status = DeliveryStatus.RETRYABLE if 400 <= code < 500 else DeliveryStatus.FAILED
+    return DeliveryResult(status, code, _text(text))
+
+
+def _text(value: bytes | str) -> str:
+    return (value.decode("utf-8", "replace") if isinstance(value, bytes) else value)[:300]

@@ -1,0 +1,1 @@
+"""Routing: rules (conditions → actions) and assignment strategies."""

@@ -1,0 +1,298 @@
+"""Firing due SLA timers, and escalating complaints on a rule's say-so.
+
+The worker calls ``fire_due`` in one transaction: it claims the due clocks with one
+compare-and-set ``UPDATE … RETURNING`` (on PostgreSQL its subquery takes ``FOR UPDATE SKIP
+LOCKED``, so several workers split the due clocks between them), records one ``sla_alerts`` row
+per threshold crossed (``INSERT … ON CONFLICT DO NOTHING`` on the unique key (complaint, kind,
+deadline): an alert already recorded is never announced again), then announces each new alert
+on the timeline, to the people of its level and as an escalation task, and re-arms the clock.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, select, text, update
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.orm import Session, selectinload
+
+from kesu.accounts.models import User
+from kesu.accounts.service import Actor
+from kesu.clock import Clock
+from kesu.complaints import timeline
+from kesu.complaints.models import Complaint
+from kesu.notify.recipients import Directory
+from kesu.notify.service import Notice, batched, notify
+from kesu.notify.texts import local_time
+from kesu.routing.facts import is_urgent
+from kesu.sla import config
+from kesu.sla.milestones import STAGE, label
+from kesu.sla.models import SlaAlert, SlaClock
+from kesu.sla.service import KINDS, LEVEL_OF_KIND, plan
+from kesu.tasks.service import create_task, insert_tasks, task_row
+
+SLA_ACTOR = Actor("system", None, "时限监控 SLA")
+EVENT_OF_KIND = {
+    "warning": "sla_warning",
+    "breach": "sla_breach",
+    "level2": "sla_level2",
+    "level3": "sla_level3",
+}
+LEVEL_NAMES = {0: "预警", 1: "一级", 2: "二级", 3: "三级"}
+
+
+def claim_due(session: Session, now: datetime, limit: int) -> dict[int, str | None]:
+    """Takes up to ``limit`` due clocks: ``{clock id: the kind of threshold due}``."""
+    table = cast(Table, SlaClock.__table__)
+    due = (
+        select(table.c.id)
+        .where(table.c.next_fire_at <= now)
+        .order_by(table.c.next_fire_at)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    stmt = (
+        update(table)
+        .where(table.c.id.in_(due.scalar_subquery()), table.c.next_fire_at <= now)
+        .values(next_fire_at=None)
+        .returning(table.c.id, table.c.next_kind)
+    )
+    return {row.id: row.next_kind for row in session.execute(stmt)}
+
+
+def fire_due(session: Session, clock: Clock, limit: int = 1000) -> tuple[int, int]:
+    """One batch of due timers; returns (clocks claimed, alerts announced)."""
+    now = clock.now()
+    claimed = claim_due(session, now, limit)
+    if not claimed:
+        return 0, 0
+    # selectinload: the complaints by primary key (a joined load would nest the customer's
+    # inner join in an outer join, which SQLite answers by scanning every complaint).
+    rows = session.scalars(
+        select(SlaClock)
+        .where(SlaClock.id.in_(list(claimed)))
+        .options(selectinload(SlaClock.complaint))
+        .order_by(SlaClock.id)
+    ).all()
+    pending: list[tuple[SlaClock, str, dict[str, Any]]] = []
+    for row in rows:
+        if row.status != "running":
+            continue
+        calendar = config.calendar(session, row.calendar_code)
+        kind = claimed[row.id]
+        # A clock far past its deadline (the worker was down) crosses several thresholds at
+        # once: record them all now, in order.
+        while kind is not None:
+            pending.append((row, kind, _alert(row, kind, now)))
+            row.notified = max(row.notified, KINDS.index(kind) + 1)
+            plan(row, calendar, now)
+            due = row.next_fire_at
+            kind = row.next_kind if due is not None and due <= now else None
+    fresh = _record(session, [alert for _, _, alert in pending])
+    announcing = [p for p in pending if (p[2]["complaint_id"], p[2]["kind"]) in fresh]
+    _announce(session, clock, announcing)
+    return len(claimed), len(announcing)
+
+
+def _alert(row: SlaClock, kind: str, now: datetime) -> dict[str, Any]:
+    return {
+        "complaint_id": row.complaint_id,
+        "clock_id": row.id,
+        "kind": f"{kind}:{row.milestone}",
+        "deadline": row.due_at or now,
+        "level": 0 if row.milestone == STAGE else LEVEL_OF_KIND[kind],
+        "fired_at": now,
+    }
+
+
+def _record(session: Session, alerts: list[dict[str, Any]]) -> set[tuple[int, str]]:
+    """Inserts the alerts that are new; returns their (complaint, kind) keys."""
+    if not alerts:
+        return set()
+    if session.get_bind().dialect.name == "postgresql":
+        # One statement with six array parameters, whatever the number of alerts.
+        columns = {key: [a[key] for a in alerts] for key in alerts[0]}
+        found = session.execute(_UNNEST_ALERTS, columns)
+    else:
+        stmt = (
+            sqlite.insert(cast(Table, SlaAlert.__table__))
+            .on_conflict_do_nothing(index_elements=["complaint_id", "kind", "deadline"])
+            .returning(SlaAlert.__table__.c.complaint_id, SlaAlert.__table__.c.kind)
+        )
+        found = session.execute(stmt, alerts)
+    return {(r.complaint_id, r.kind) for r in found}
+
+
+_UNNEST_ALERTS = text(
+    "INSERT INTO sla_alerts (complaint_id, clock_id, kind, deadline, level, fired_at) "
+    "SELECT * FROM unnest(CAST(:complaint_id AS integer[]), CAST(:clock_id AS integer[]), "
+    "CAST(:kind AS varchar[]), CAST(:deadline AS timestamptz[]), CAST(:level AS integer[]), "
+    "CAST(:fired_at AS timestamptz[])) "
+    "ON CONFLICT (complaint_id, kind, deadline) DO NOTHING RETURNING complaint_id, kind"
+)
+
+
+def _announce(
+    session: Session,
+    clock: Clock,
+    alerts: list[tuple[SlaClock, str, dict[str, Any]]],
+) -> None:
+    """The timeline events, notifications and escalation tasks of new alerts, written with a
+    few multi-row INSERTs whatever their number."""
+    directory = Directory(session)
+    entries = []
+    tasks: list[dict[str, Any]] = []
+    with session.no_autoflush, batched(session):
+        for row, kind, alert in alerts:
+            entries.append(_one(session, clock, directory, row, kind, alert["deadline"], tasks))
+    timeline.record_many(session, clock, SLA_ACTOR, entries)
+    insert_tasks(session, tasks)
+
+
+def _one(
+    session: Session,
+    clock: Clock,
+    directory: Directory,
+    row: SlaClock,
+    kind: str,
+    deadline: datetime,
+    tasks: list[dict[str, Any]],
+) -> tuple[Complaint, str, str, dict[str, Any]]:
+    complaint = row.complaint
+    stage_limit = row.milestone == STAGE  # a reminder to the handler, never an escalation
+    level = 0 if stage_limit else LEVEL_OF_KIND[kind]
+    event = EVENT_OF_KIND[kind]
+    name = label(row.milestone)
+    due = local_time(deadline)
+    if kind == "warning":
+        body = f"{name}即将到期：时限 {due}"
+    elif stage_limit:
+        event, body = "stage_overdue", f"当前阶段已超过时限（{due}）"
+    else:
+        body = f"{name}已超时（时限 {due}），升级至{LEVEL_NAMES[level]}"
+    if kind == "warning" or stage_limit:
+        people = directory.resolve(complaint, ["assignee"])
+    elif kind == "breach":
+        people = directory.resolve(complaint, ["assignee"]) + directory.for_level(complaint, 1)
+    else:
+        people = directory.for_level(complaint, level)
+    policy = config.policy_by_id(session, row.policy_id)
+    quiet = config.calendar(session, policy.notify_calendar_code if policy else "standard")
+    extra = {
+        "milestone": {"zh_CN": name, "en": label(row.milestone, "en")},
+        "due": due,
+        "level": level,
+    }
+    notice = Notice(
+        event=event,
+        complaint=complaint,
+        key=f"sla:{complaint.id}:{kind}:{row.milestone}:{int(deadline.timestamp())}",
+        extra=extra,
+        urgent=is_urgent(complaint),
+        quiet_calendar=quiet,
+    )
+    notify(session, clock, notice, people)
+    if level >= 1:
+        owners = directory.for_level(complaint, level)
+        tasks.append(
+            task_row(
+                clock,
+                SLA_ACTOR,
+                complaint,
+                kind="escalation",
+                title=f"{LEVEL_NAMES[level]}升级：{complaint.number} {name}超时",
+                team=complaint.team if level == 1 else None,
+                assignee=owners[0] if owners else None,
+                level=level,
+            )
+        )
+    data = {"milestone": row.milestone, "deadline": deadline.isoformat(), "level": level}
+    return complaint, event, body, data
+
+
+def _task(
+    session: Session,
+    clock: Clock,
+    complaint: Complaint,
+    level: int,
+    reason: str,
+    people: list[User],
+) -> None:
+    owner = people[0] if people else None
+    create_task(
+        session,
+        clock,
+        SLA_ACTOR,
+        complaint,
+        kind="escalation",
+        title=f"{LEVEL_NAMES[level]}升级：{complaint.number} {reason}",
+        team=complaint.team if level == 1 else None,
+        assignee=owner,
+        level=level,
+        record=False,
+    )
+
+
+def escalate(
+    session: Session,
+    clock: Clock,
+    actor: Actor,
+    complaint: Complaint,
+    level: int,
+    source: str,
+    reason: str,
+) -> bool:
+    """Escalates ``complaint`` to ``level`` at once (a rule: risk words → executives).
+
+    Once per complaint and ``source``: the alert's deadline is the complaint's arrival, so the
+    unique key refuses a second one. Returns whether it escalated now.
+    """
+    if complaint.id is None:
+        session.flush()
+    kind = f"{source}:level{level}"[:64]
+    exists = session.scalar(
+        select(SlaAlert.id).where(SlaAlert.complaint_id == complaint.id, SlaAlert.kind == kind)
+    )
+    if exists is not None:
+        return False
+    now = clock.now()
+    session.add(
+        SlaAlert(
+            complaint_id=complaint.id,
+            clock_id=None,
+            kind=kind,
+            deadline=complaint.received_at,
+            level=level,
+            fired_at=now,
+        )
+    )
+    timeline.record(
+        session,
+        clock,
+        actor,
+        complaint,
+        "escalated",
+        body=f"升级至{LEVEL_NAMES[level]}：{reason}",
+        data={"level": level, "source": source, "reason": reason},
+        audit={"level": level, "source": source},
+    )
+    directory = Directory(session)
+    people = directory.for_level(complaint, level)
+    notice = Notice(
+        event="escalated",
+        complaint=complaint,
+        key=f"esc:{complaint.id}:{kind}",
+        extra={"level": level, "rule": reason},
+        urgent=True,
+    )
+    notify(session, clock, notice, people)
+    _task(session, clock, complaint, level, reason, people)
+    return True
+
+
+def level_of(session: Session, complaint: Complaint) -> int:
+    """The complaint's escalation level: the highest alert level it has reached."""
+    levels = session.scalars(select(SlaAlert.level).where(SlaAlert.complaint_id == complaint.id))
+    return max(levels, default=0)

@@ -1,0 +1,1 @@
+"""Tasks: sub-tasks for other departments and escalation tasks, each with a deadline."""
