@@ -9,9 +9,7 @@ from typing import Annotated
 
 import typer
 
-from kesu.triage.classifier import ClassifierConfig
 from kesu.triage.emotion import assess
-from kesu.triage.evaluate import DatasetError, evaluate, parse_where, read_dataset
 from kesu.triage.text import extract_keywords
 
 app = typer.Typer(help="Chinese NLP for complaints: classifier evaluation, keywords, emotion.")
@@ -37,6 +35,10 @@ def evaluate_command(
     ] = False,
 ) -> None:
     """Train on TRAIN, test on TEST; the last line printed is the result as JSON."""
+    # scikit-learn is imported here, not at module level: `kesu --help` should stay quick.
+    from kesu.triage.classifier import ClassifierConfig
+    from kesu.triage.evaluate import DatasetError, evaluate, parse_where, read_dataset
+
     try:
         conditions = parse_where(where or [])
         train_set = read_dataset(train, text_column, label_column, conditions)
