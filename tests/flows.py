@@ -13,7 +13,7 @@ from sqlalchemy import select
 from kesu.accounts import service as accounts
 from kesu.accounts.models import User
 from kesu.clock import FrozenClock
-from kesu.complaints import lifecycle, service
+from kesu.complaints import lifecycle, registration, service
 from kesu.complaints.models import Complaint, ComplaintEvent
 from kesu.complaints.schemas import ComplaintCreate
 from kesu.config import Settings
@@ -60,7 +60,7 @@ def create(db: Database, clock: FrozenClock, **overrides: Any) -> int:
     }
     body.update(overrides)
     with db.session() as session:
-        complaint, _ = service.create_complaint(
+        complaint, _ = registration.create_complaint(
             session, clock, accounts.SYSTEM, ComplaintCreate.model_validate(body)
         )
         session.flush()

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response, status
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from kesu.accounts.models import Team, User
 from kesu.accounts.roles import Permission
-from kesu.complaints import lifecycle, service
+from kesu.complaints import lifecycle, registration, service
 from kesu.complaints.access import get_complaint_for_user, require
 from kesu.complaints.models import Complaint
 from kesu.complaints.queries import (
@@ -56,6 +58,24 @@ def _out(
     return to_out(complaint, stage_names(session), settings.base_url, clock.now(), masked)
 
 
+def _change(
+    db: DatabaseDep,
+    user: User,
+    ref: str,
+    permission: Permission,
+    settings: SettingsDep,
+    clock: ClockDep,
+    apply: Callable[[Session, Complaint], object],
+) -> dict[str, Any]:
+    """The shape of every write route: load what the user may change, apply one service call,
+    commit, and answer with the complaint as it is now."""
+    with db.session() as session:
+        complaint = get_complaint_for_user(session, user, ref, permission)
+        apply(session, complaint)
+        session.commit()
+        return _out(session, complaint, settings, clock)
+
+
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ComplaintOut)
 def create_complaint(
     body: ComplaintCreate,
@@ -71,7 +91,7 @@ def create_complaint(
         require(user, Permission.complaint_read)
         scope = f"user:{user.id}"
         try:
-            complaint, replayed = service.create_complaint(
+            complaint, replayed = registration.create_complaint(
                 session, clock, actor_for(user), body, idempotency_key, idempotency_scope=scope
             )
             session.commit()
@@ -79,7 +99,7 @@ def create_complaint(
             # A concurrent retry with the same Idempotency-Key committed first: replay its result.
             session.rollback()
             existing = (
-                service.replay_after_conflict(session, scope, idempotency_key, body)
+                registration.replay_after_conflict(session, scope, idempotency_key, body)
                 if idempotency_key
                 else None
             )
@@ -142,11 +162,15 @@ def update(
     clock: ClockDep,
     settings: SettingsDep,
 ) -> dict[str, Any]:
-    with db.session() as session:
-        complaint = get_complaint_for_user(session, user, ref, Permission.complaint_handle)
-        service.update_complaint(session, clock, actor_for(user), complaint, body)
-        session.commit()
-        return _out(session, complaint, settings, clock)
+    return _change(
+        db,
+        user,
+        ref,
+        Permission.complaint_handle,
+        settings,
+        clock,
+        lambda session, c: service.update_complaint(session, clock, actor_for(user), c, body),
+    )
 
 
 @router.get("/{ref}/events", response_model=list[EventOut])
@@ -165,21 +189,25 @@ def transition(
     settings: SettingsDep,
 ) -> dict[str, Any]:
     """Moves the complaint to stage ``to``; the current stage's required outputs go alongside."""
-    with db.session() as session:
-        complaint = get_complaint_for_user(session, user, ref, Permission.complaint_handle)
-        lifecycle.transition(
+    return _change(
+        db,
+        user,
+        ref,
+        Permission.complaint_handle,
+        settings,
+        clock,
+        lambda session, c: lifecycle.transition(
             session,
             clock,
             actor_for(user),
-            complaint,
+            c,
             body.to,
             body.version,
             body.all_outputs(),
             comment=body.comment,
             message=body.message,
-        )
-        session.commit()
-        return _out(session, complaint, settings, clock)
+        ),
+    )
 
 
 @router.post("/{ref}/notes", status_code=status.HTTP_201_CREATED, response_model=ComplaintOut)
@@ -191,13 +219,17 @@ def add_note(
     clock: ClockDep,
     settings: SettingsDep,
 ) -> dict[str, Any]:
-    with db.session() as session:
-        complaint = get_complaint_for_user(session, user, ref, Permission.complaint_handle)
-        service.add_note(
-            session, clock, actor_for(user), complaint, body.body, body.public, body.version
-        )
-        session.commit()
-        return _out(session, complaint, settings, clock)
+    return _change(
+        db,
+        user,
+        ref,
+        Permission.complaint_handle,
+        settings,
+        clock,
+        lambda session, c: service.add_note(
+            session, clock, actor_for(user), c, body.body, body.public, body.version
+        ),
+    )
 
 
 @router.post("/{ref}/assign", response_model=ComplaintOut)
@@ -209,22 +241,19 @@ def assign(
     clock: ClockDep,
     settings: SettingsDep,
 ) -> dict[str, Any]:
-    with db.session() as session:
-        complaint = get_complaint_for_user(session, user, ref)
-        team = _team(session, body.team_id, body.team)
-        assignee = _user(session, body.assignee_id, body.assignee)
+    def apply(session: Session, complaint: Complaint) -> None:
         service.assign(
             session,
             clock,
             actor_for(user),
             complaint,
             version=body.version,
-            team=team,
-            assignee=assignee,
+            team=_team(session, body.team_id, body.team),
+            assignee=_user(session, body.assignee_id, body.assignee),
             reason=body.reason,
         )
-        session.commit()
-        return _out(session, complaint, settings, clock)
+
+    return _change(db, user, ref, Permission.complaint_read, settings, clock, apply)
 
 
 @router.post("/{ref}/reopen", response_model=ComplaintOut)
@@ -236,11 +265,17 @@ def reopen(
     clock: ClockDep,
     settings: SettingsDep,
 ) -> dict[str, Any]:
-    with db.session() as session:
-        complaint = get_complaint_for_user(session, user, ref, Permission.complaint_reopen)
-        lifecycle.reopen(session, clock, actor_for(user), complaint, body.reason, body.version)
-        session.commit()
-        return _out(session, complaint, settings, clock)
+    return _change(
+        db,
+        user,
+        ref,
+        Permission.complaint_reopen,
+        settings,
+        clock,
+        lambda session, c: lifecycle.reopen(
+            session, clock, actor_for(user), c, body.reason, body.version
+        ),
+    )
 
 
 @router.post("/{ref}/merge", response_model=ComplaintOut)
@@ -261,7 +296,7 @@ def merge(
         return _out(session, keep, settings, clock)
 
 
-def _team(session: Any, team_id: int | None, code: str | None) -> Team | None:
+def _team(session: Session, team_id: int | None, code: str | None) -> Team | None:
     if team_id is None and not code:
         return None
     team = (
@@ -274,7 +309,7 @@ def _team(session: Any, team_id: int | None, code: str | None) -> Team | None:
     return team
 
 
-def _user(session: Any, user_id: int | None, username: str | None) -> User | None:
+def _user(session: Session, user_id: int | None, username: str | None) -> User | None:
     if user_id is None and not username:
         return None
     user = (

@@ -34,6 +34,7 @@ from kesu.sla.api import sla_view
 from kesu.taxonomy.enums import Severity
 from kesu.taxonomy.service import active_form_fields, active_stages, category_tree
 from kesu.web.csrf import CheckedForm, text
+from kesu.web.csrf import version as form_version
 from kesu.web.deps import ClockDep, ReadSession, WriteSession, actor_for
 from kesu.web.i18n import gettext as _
 from kesu.web.i18n import locale_dependency
@@ -213,10 +214,7 @@ class Action:
         return text(self.form, name)
 
     def version(self) -> int:
-        value = self.text("version")
-        if not value.isdigit():
-            raise InvalidInput(_("缺少版本号，请刷新页面后重试"), field="version")
-        return int(value)
+        return form_version(self.form)
 
     def run(
         self, ref: str, form_name: str, permission: Permission, change: Callable[[Complaint], str]

@@ -20,7 +20,7 @@ from starlette.datastructures import FormData
 from kesu.accounts.service import Actor
 from kesu.accounts.views import PageUserR, PageUserW
 from kesu.clock import Clock
-from kesu.complaints import lifecycle, service
+from kesu.complaints import lifecycle, registration, service
 from kesu.complaints.enums import Channel, StageCategory
 from kesu.complaints.models import Complaint
 from kesu.complaints.queries import timeline_of
@@ -159,7 +159,7 @@ def submit(request: Request, form: CheckedForm, session: WriteSession, clock: Cl
     try:
         data = complaint_from_form(form, Channel.web.value, fields, staff=False)
         key = values["form_key"][:255] or None  # one complaint per rendered form
-        complaint, _replayed = service.create_complaint(
+        complaint, _replayed = registration.create_complaint(
             session,
             clock,
             Actor("customer", None, data.customer.name),
@@ -342,7 +342,7 @@ def create(
     codes = [f.code for f in active_form_fields(session)]
     try:
         data = complaint_from_form(form, channel, codes, staff=True)
-        complaint, _replayed = service.create_complaint(
+        complaint, _replayed = registration.create_complaint(
             session,
             clock,
             actor_for(user),

@@ -18,6 +18,7 @@ from kesu.routing import actions as act
 from kesu.routing import engine, rules
 from kesu.routing.models import RoutingRule
 from kesu.web.csrf import CheckedForm, text
+from kesu.web.csrf import version as form_version
 from kesu.web.deps import ClockDep, ReadSession, WriteSession, actor_for
 from kesu.web.i18n import current_locale, locale_dependency
 from kesu.web.i18n import gettext as _
@@ -218,11 +219,9 @@ def update_rule(
     user: AdminW,
 ) -> Response:
     rule = _rule(session, rule_id)
-    version = text(form, "version")
     try:
-        if not (version.isascii() and version.isdigit() and len(version) < 10):
-            raise InvalidInput(_("缺少版本号，请刷新页面后重试"), field="version")
-        rules.update_rule(session, clock, actor_for(user), rule, int(version), _fields(form))
+        version = form_version(form)
+        rules.update_rule(session, clock, actor_for(user), rule, version, _fields(form))
         session.commit()
     except KesuError as exc:
         session.rollback()

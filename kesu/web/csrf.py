@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.datastructures import FormData
 
-from kesu.errors import Forbidden
+from kesu.errors import Forbidden, InvalidInput
 from kesu.web.i18n import gettext as _
 
 SESSION_KEY = "csrf"
@@ -63,3 +63,11 @@ def text(form: FormData, name: str, limit: int | None = None) -> str:
     value = form.get(name)
     result = value.strip() if isinstance(value, str) else ""
     return result[:limit] if limit else result
+
+
+def version(form: FormData) -> int:
+    """The ``version`` a form was rendered with (optimistic concurrency); 422 if it is missing."""
+    value = text(form, "version")
+    if not (value.isascii() and value.isdigit() and len(value) < 10):
+        raise InvalidInput(_("缺少版本号，请刷新页面后重试"), field="version")
+    return int(value)

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from kesu.accounts.service import SYSTEM
-from kesu.complaints import service
+from kesu.complaints import registration
 from kesu.complaints.models import Complaint, ComplaintEvent
 from kesu.complaints.schemas import ComplaintCreate
 from tests.complaints.helpers import new_complaint
@@ -48,12 +48,14 @@ def test_concurrent_retries_create_one_complaint(db, clock):
         # What the API route does: create and commit; on a unique-key clash, replay the winner.
         try:
             with db.session() as session:
-                complaint, _ = service.create_complaint(session, clock, SYSTEM, data, "same-key")
+                complaint, _ = registration.create_complaint(
+                    session, clock, SYSTEM, data, "same-key"
+                )
                 number = complaint.number
             outcomes.append(number)
         except IntegrityError:
             with db.session(write=False) as session:
-                winner = service.replay_after_conflict(session, "public", "same-key", data)
+                winner = registration.replay_after_conflict(session, "public", "same-key", data)
                 assert winner is not None
                 outcomes.append(winner.number)
 

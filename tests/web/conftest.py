@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from kesu.accounts.service import Actor
-from kesu.complaints import service
+from kesu.complaints import registration
 from kesu.complaints.models import Complaint
 from kesu.complaints.schemas import ComplaintCreate
 from kesu.taxonomy import cache as config_cache
@@ -91,7 +91,7 @@ def make_complaint(db: Any, clock: Any) -> Callable[..., Complaint]:
         }
         body.update(overrides)
         with db.session() as session:
-            complaint, _ = service.create_complaint(
+            complaint, _ = registration.create_complaint(
                 session,
                 clock,
                 Actor("customer", None, "王女士"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from kesu.accounts.service import Actor
-from kesu.complaints import service
+from kesu.complaints import registration
 from kesu.complaints.schemas import ComplaintCreate
 from tests.web.conftest import post_form
 
@@ -65,7 +65,7 @@ def test_filters_and_search(signed_in, make_complaint):
 def test_pages_follow_the_cursor(signed_in, db, clock):
     with db.session() as session:
         for i in range(53):
-            service.create_complaint(
+            registration.create_complaint(
                 session,
                 clock,
                 Actor("customer", None, "客户"),
