@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     smtp_ssl: bool = False
     smtp_timeout: float = 10.0
 
+    # Triage: a suggestion at least this confident sets the category at intake; below it the
+    # agent picks from the top three. Retrain in the background after this many corrections.
+    triage_apply_confidence: float = 0.8
+    triage_retrain_after: int = 50
+    triage_similar_k: int = 5
+
     # The worker: how often it looks for due timers and outbox rows, and how it retries.
     worker_interval_seconds: float = 5.0
     notify_max_attempts: int = 8

@@ -9,6 +9,7 @@ from kesu.routing import models as routing_models
 from kesu.sla import models as sla_models
 from kesu.tasks import models as tasks_models
 from kesu.taxonomy import models as taxonomy_models
+from kesu.triage import models as triage_models
 
 metadata = Base.metadata
 
@@ -22,4 +23,5 @@ __all__ = [
     "sla_models",
     "tasks_models",
     "taxonomy_models",
+    "triage_models",
 ]
