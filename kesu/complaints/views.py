@@ -33,6 +33,7 @@ from kesu.errors import InvalidInput, KesuError, StaleVersion
 from kesu.sla.api import sla_view
 from kesu.taxonomy.enums import Severity
 from kesu.taxonomy.service import active_form_fields, active_stages, category_tree
+from kesu.triage.similar import find_similar
 from kesu.web.csrf import CheckedForm, text
 from kesu.web.csrf import version as form_version
 from kesu.web.deps import ClockDep, ReadSession, WriteSession, actor_for
@@ -182,6 +183,7 @@ def _page(
             "merged_into": merged_into,
             "sla": sla_view(session, complaint, clock.now()),
             "repeat_of": repeat_of,
+            "similar": find_similar(session, complaint, 5, user),
             "state": state or FormState(),
         },
         status_code,

@@ -1,0 +1,264 @@
+"""Similar cases: the resolved complaints whose keywords best match a complaint's.
+
+An inverted index (``similar_terms``: term → complaint, unit-length keyword weights) holds
+the keywords of every complaint while its stage is resolved or closed; ``on_event`` keeps it
+in step with the lifecycle. A query reads a bounded number of the newest rows for each of
+its keywords — from its own leaf category and from all categories — sums the weight
+products (a cosine score), re-scores the best candidates exactly and loads the top ``k``.
+The work is a few index range scans, whatever the number of complaints.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, delete, insert, select, union_all, update
+from sqlalchemy.orm import Session
+
+from kesu.accounts.models import User
+from kesu.clock import Clock
+from kesu.complaints.access import scope_filter
+from kesu.complaints.enums import EventKind, StageCategory
+from kesu.complaints.models import Complaint, ComplaintEvent
+from kesu.complaints.queries import stage_names
+from kesu.triage.models import SimilarTerm, TriageResult
+from kesu.triage.text import extract_keywords
+
+INDEXED_CATEGORIES = frozenset({StageCategory.resolved, StageCategory.closed})
+INDEX_TERMS = 10  # keywords stored per resolved complaint
+QUERY_TERMS = 8  # keywords of the complaint asked about
+CANDIDATES_PER_TERM = 200  # newest index rows read per keyword (per category and overall)
+RESCORED = 50  # best candidates whose score is recomputed from all their matching rows
+MIN_SCORE = 0.05  # below this, one common word in common: not a similar case
+MAX_TERM_CHARS = 32  # similar_terms.term is VARCHAR(32)
+
+
+@dataclass(frozen=True)
+class SimilarCase:
+    """A resolved complaint like the one asked about, with what solved it.
+
+    ``compensation`` is ``outputs["compensation"]`` when a stage recorded one; there is no
+    compensation module yet, so it is ``None`` for every complaint today.
+    """
+
+    id: int
+    number: str
+    title: str
+    category_path: str | None
+    stage: str
+    stage_name: str
+    resolved_at: datetime | None
+    score: float
+    same_category: bool
+    solution: str | None
+    result: str | None
+    compensation: str | None
+
+
+# ---- the index ---------------------------------------------------------------------------
+
+
+def unit_weights(pairs: Iterable[Sequence[Any]], limit: int) -> dict[str, float]:
+    """The first ``limit`` usable ``(word, weight)`` pairs, scaled to unit L2 length."""
+    weights: dict[str, float] = {}
+    for word, weight in pairs:
+        term = str(word).strip()
+        if term and len(term) <= MAX_TERM_CHARS and float(weight) > 0 and term not in weights:
+            weights[term] = float(weight)
+        if len(weights) == limit:
+            break
+    norm = math.sqrt(sum(w * w for w in weights.values()))
+    return {term: w / norm for term, w in weights.items()} if norm else {}
+
+
+def keywords_of(session: Session, complaint: Complaint, limit: int) -> dict[str, float]:
+    """The complaint's keywords as a unit vector: those triage stored at intake, or, for
+    complaints from before triage (imports, demo data), extracted from the text now."""
+    stored = session.get(TriageResult, complaint.id)
+    if stored is not None and stored.keywords:
+        pairs: Iterable[Sequence[Any]] = stored.keywords
+    else:
+        text = f"{complaint.title}\n{complaint.content}"
+        pairs = [(k.word, k.weight) for k in extract_keywords(text, INDEX_TERMS)]
+    return unit_weights(pairs, limit)
+
+
+def index_rows(
+    complaint_id: int, category_id: int | None, weights: dict[str, float]
+) -> list[dict[str, Any]]:
+    """``similar_terms`` rows for one complaint (also used by the bulk demo loader)."""
+    return [
+        {"term": t, "complaint_id": complaint_id, "category_id": category_id, "weight": w}
+        for t, w in weights.items()
+    ]
+
+
+def index_complaint(session: Session, complaint: Complaint) -> None:
+    """(Re)writes the complaint's index rows from its keywords and current category."""
+    unindex(session, complaint.id)
+    rows = index_rows(
+        complaint.id, complaint.category_id, keywords_of(session, complaint, INDEX_TERMS)
+    )
+    if rows:
+        session.execute(insert(SimilarTerm), rows)
+
+
+def unindex(session: Session, complaint_id: int) -> None:
+    session.execute(delete(SimilarTerm).where(SimilarTerm.complaint_id == complaint_id))
+
+
+def is_indexed_stage(session: Session, code: str | None) -> bool:
+    stage = stage_names(session).get(code or "")
+    return stage is not None and stage.category in INDEXED_CATEGORIES
+
+
+def on_event(session: Session, clock: Clock, complaint: Complaint, event: ComplaintEvent) -> None:
+    """Keeps the index in step: a complaint enters it when it moves into a resolved or closed
+    stage and leaves it when it is reopened, merged into another or moved back out."""
+    data = event.data or {}
+    if event.kind == EventKind.stage_changed:
+        if is_indexed_stage(session, data.get("to")):
+            index_complaint(session, complaint)
+        elif is_indexed_stage(session, data.get("from")):
+            unindex(session, complaint.id)
+    elif event.kind in (EventKind.reopened, EventKind.merged_into):
+        unindex(session, complaint.id)
+    elif event.kind == EventKind.updated and is_indexed_stage(session, complaint.stage):
+        changes = data.get("changes") or {}
+        if "title" in changes:
+            index_complaint(session, complaint)
+        elif "category" in changes:
+            session.execute(
+                update(SimilarTerm)
+                .where(SimilarTerm.complaint_id == complaint.id)
+                .values(category_id=complaint.category_id)
+            )
+
+
+# ---- the query ---------------------------------------------------------------------------
+
+
+def _newest(
+    term: str, category_id: int | None, overall: bool
+) -> Select[int, str, float, int | None]:
+    """The newest index rows of one term: in one category (index (category_id, term,
+    complaint_id)) or in all of them (the primary key (term, complaint_id))."""
+    columns = (SimilarTerm.complaint_id, SimilarTerm.term, SimilarTerm.weight)
+    query = select(*columns, SimilarTerm.category_id).where(SimilarTerm.term == term)
+    if not overall:
+        query = query.where(SimilarTerm.category_id == category_id)
+    return query.order_by(SimilarTerm.complaint_id.desc()).limit(CANDIDATES_PER_TERM)
+
+
+def _candidates(
+    session: Session, complaint: Complaint, query: dict[str, float]
+) -> tuple[dict[int, float], dict[int, bool]]:
+    """Partial scores of the complaints found among the newest rows of each keyword."""
+    parts = []
+    for term in query:
+        if complaint.category_id is not None:
+            parts.append(_newest(term, complaint.category_id, overall=False).subquery())
+        parts.append(_newest(term, None, overall=True).subquery())
+    statement = union_all(*(select(part) for part in parts))
+    seen: dict[tuple[int, str], float] = {}
+    same: dict[int, bool] = {}
+    for complaint_id, term, weight, category_id in session.execute(statement):
+        seen[(complaint_id, term)] = weight
+        same[complaint_id] = category_id is not None and category_id == complaint.category_id
+    scores: dict[int, float] = {}
+    for (complaint_id, term), weight in seen.items():
+        scores[complaint_id] = scores.get(complaint_id, 0.0) + query[term] * weight
+    return scores, same
+
+
+def _exact_scores(session: Session, ids: list[int], query: dict[str, float]) -> dict[int, float]:
+    """Every matching row of the chosen candidates (primary key lookups), so that a
+    complaint whose row for some keyword was not among the newest still scores fully."""
+    rows = session.execute(
+        select(SimilarTerm.complaint_id, SimilarTerm.term, SimilarTerm.weight).where(
+            SimilarTerm.term.in_(list(query)), SimilarTerm.complaint_id.in_(ids)
+        )
+    )
+    scores = dict.fromkeys(ids, 0.0)
+    for complaint_id, term, weight in rows:
+        scores[complaint_id] += query[term] * weight
+    return scores
+
+
+def find_similar(
+    session: Session, complaint: Complaint, k: int = 5, user: User | None = None
+) -> list[SimilarCase]:
+    """Up to ``k`` resolved complaints most like ``complaint``: those of the same leaf
+    category first, each group by cosine similarity of keywords.
+
+    With ``user``, only complaints that user may see are returned (the same scope as
+    ``get_complaint_for_user``), so a similar case never shows what its page would refuse.
+    """
+    query = keywords_of(session, complaint, QUERY_TERMS)
+    if not query or k <= 0:
+        return []
+    partial, same = _candidates(session, complaint, query)
+    partial.pop(complaint.id, None)
+    best = _ranked(partial, same)[: max(RESCORED, 4 * k)]
+    if not best:
+        return []
+    exact = {i: s for i, s in _exact_scores(session, best, query).items() if s >= MIN_SCORE}
+    # A few more than k: some may turn out reopened, merged or out of the user's scope.
+    return _load(session, complaint, _ranked(exact, same)[: 4 * k], exact, k, user)
+
+
+def _ranked(scores: dict[int, float], same: dict[int, bool]) -> list[int]:
+    """Same category first, then by score; newer (higher id) first on ties."""
+    return sorted(scores, key=lambda i: (same[i], scores[i], i), reverse=True)
+
+
+def _load(
+    session: Session,
+    complaint: Complaint,
+    ranked: list[int],
+    scores: dict[int, float],
+    k: int,
+    user: User | None,
+) -> list[SimilarCase]:
+    """The top ``k`` of ``ranked`` that are still resolved, not merged and visible to
+    ``user``, in one query."""
+    query = select(Complaint).where(
+        Complaint.id.in_(ranked),
+        Complaint.resolved_at.is_not(None),
+        Complaint.merged_into_id.is_(None),
+    )
+    if user is not None:
+        query = query.where(scope_filter(user))
+    found = {c.id: c for c in session.scalars(query)}
+    stages = stage_names(session)
+    cases = []
+    for complaint_id in ranked:
+        case = found.get(complaint_id)
+        if case is None:
+            continue
+        stage = stages.get(case.stage)
+        outputs = case.outputs or {}
+        cases.append(
+            SimilarCase(
+                id=case.id,
+                number=case.number,
+                title=case.title,
+                category_path=case.category.path if case.category else None,
+                stage=case.stage,
+                stage_name=stage.name if stage else case.stage,
+                resolved_at=case.resolved_at,
+                score=round(scores[complaint_id], 3),
+                same_category=case.category_id is not None
+                and case.category_id == complaint.category_id,
+                solution=outputs.get("solution"),
+                result=outputs.get("result"),
+                compensation=outputs.get("compensation") or None,
+            )
+        )
+        if len(cases) == k:
+            break
+    return cases
