@@ -1,6 +1,7 @@
 """Connects the domains: which listeners hear complaint events. Called once, on first event.
 
-Order matters: routing rules run first (they may assign the complaint or raise its
+Order matters: triage runs first (it may set the category, raise the severity and flag risk),
+then routing rules (they may assign the complaint or raise its
 severity), then the SLA clocks are brought up to date (the policy may depend on what the rules
 changed), then notifications that follow the event itself.
 """
@@ -14,7 +15,9 @@ def install() -> None:
     from kesu.notify import listeners as notify_listeners
     from kesu.routing import engine as routing_engine
     from kesu.sla import service as sla_service
+    from kesu.triage import service as triage_service
 
+    events.subscribe(triage_service.on_event)
     events.subscribe(routing_engine.on_event)
     events.subscribe(sla_service.on_event)
     events.subscribe(notify_listeners.on_event)

@@ -79,7 +79,7 @@ def create_complaint(
         remedy=data.remedy,
         category=category,
         severity=severity,
-        priority=data.priority or _priority_for(severity, customer.tier),
+        priority=data.priority or priority_for(severity, customer.tier),
         stage=first.code,
         stage_entered_at=now,
         is_open=True,
@@ -164,7 +164,7 @@ def _title_from(content: str) -> str:
     return line[:40] + ("…" if len(line) > 40 else "")
 
 
-def _priority_for(severity: str, tier: str) -> int:
+def priority_for(severity: str, tier: str) -> int:
     """Priority 1 (urgent) – 4 (low): serious cases and VIP customers go first."""
     base = {0: 3, 1: 3, 2: 2, 3: 1}[SEVERITY_RANK[Severity(severity)]]
     if tier in ("vip", "key"):

@@ -45,11 +45,18 @@ def load_defaults(session: Session, clock: Clock) -> list[str]:
 
 
 def _seed_other_domains(session: Session, clock: Clock) -> list[str]:
-    """SLA calendars and policies, routing rules: each domain seeds its own tables."""
+    """SLA calendars and policies, routing rules, triage lexicons and keyword rules: each
+    domain seeds its own tables."""
     from kesu.routing import seeds as routing_seeds
     from kesu.sla import seeds as sla_seeds
+    from kesu.triage import lexicons, rules
 
-    return sla_seeds.load(session, clock) + routing_seeds.load(session, clock)
+    return (
+        sla_seeds.load(session, clock)
+        + routing_seeds.load(session, clock)
+        + lexicons.seed(session, clock)
+        + rules.seed(session, clock)
+    )
 
 
 def _seed_stages(session: Session) -> None:

@@ -7,8 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Float, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, deferred, mapped_column
+from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
+from kesu.complaints.models import Complaint
 from kesu.db import Base
 
 
@@ -38,6 +39,9 @@ class TriageResult(Base):
     )
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+    # Lets intake add the row before the complaint's first flush.
+    complaint: Mapped[Complaint] = relationship(lazy="select")
 
 
 class KeywordRule(Base):

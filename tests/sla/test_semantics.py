@@ -227,7 +227,7 @@ def test_warnings_outside_business_hours_wait_unless_urgent(client, admin, db, s
     assert response.status_code == 201, response.text
     clock.set(local(2026, 11, 23, 22))  # Monday night
     normal = create(db, clock, channel="phone")
-    urgent = create(db, clock, channel="phone", priority=1, content="热水器漏电")
+    urgent = create(db, clock, channel="phone", priority=1, content="热水器不出热水")
     assign(db, clock, normal, "agent_a")
     assign(db, clock, urgent, "agent_a")
     clock.set(local(2026, 11, 23, 22, 48))  # 80 % of 60 minutes

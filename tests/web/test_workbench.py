@@ -25,7 +25,7 @@ def test_team_queue_lists_a_new_complaint_with_the_phone_masked(signed_in, make_
 
 
 def test_my_work_lists_what_i_claimed(signed_in, make_complaint):
-    mine, other = make_complaint(), make_complaint("另一位客户的快递丢了", order_no="SO-2")
+    mine, other = make_complaint(), make_complaint("另一位客户也有问题要反映", order_no="SO-2")
     client = signed_in()
     assert numbers(client.get("/").text) == []
     response = post_form(

@@ -1,0 +1,341 @@
+"""Training model versions: from the classified complaints in the database (agents'
+corrections weigh more) or from an imported CSV/Excel file of past complaints.
+
+A candidate is trained on 80 % of the examples and scored on the held-out 20 %; the active
+version is scored on the same held-out examples, and the candidate replaces it only when its
+macro-F1 is higher. Either way the candidate is kept (``rejected`` when it lost) with its
+scores, so admins see every attempt.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+import time
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from kesu.clock import Clock
+from kesu.complaints.models import Complaint
+from kesu.errors import InvalidInput
+from kesu.taxonomy.models import Category
+from kesu.triage import registry
+from kesu.triage.models import Correction, TriageModel
+from kesu.triage.registry import LoadedModel, ModelKind, ModelStatus
+
+if TYPE_CHECKING:
+    from kesu.triage.classifier import TextClassifier
+
+HELD_OUT_SHARE = 0.2
+CORRECTION_WEIGHT = 3  # a corrected complaint counts this many times in training
+DEFAULT_LIMIT = 50_000  # newest classified complaints used for training
+COMPLAINT_LABEL = "complaint"
+OTHER_LABEL = "other"
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    label: str
+    corrected: bool = False
+
+
+@dataclass
+class TrainOutcome:
+    model: TriageModel
+    activated: bool
+    macro_f1: float
+    previous_macro_f1: float | None
+    n_train: int
+    n_test: int
+    n_corrections: int
+    skipped_labels: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "model_id": self.model.id,
+            "kind": self.model.kind,
+            "version": self.model.version,
+            "status": self.model.status,
+            "activated": self.activated,
+            "macro_f1": self.macro_f1,
+            "previous_macro_f1": self.previous_macro_f1,
+            "n_train": self.n_train,
+            "n_test": self.n_test,
+            "n_corrections": self.n_corrections,
+            "skipped_labels": self.skipped_labels,
+        }
+
+
+# --- where examples come from ----------------------------------------------------------------
+
+
+def complaint_text(title: str, content: str) -> str:
+    """The text triage reads for a complaint (the title is often the gist)."""
+    return f"{title}\n{content}" if title and not content.startswith(title.rstrip("…")) else content
+
+
+def examples_from_database(session: Session, limit: int = DEFAULT_LIMIT) -> list[Example]:
+    """The newest classified complaints plus every corrected one (merged duplicates left
+    out), labelled by category path; complaints whose category an agent corrected are marked."""
+    corrected_ids = set(session.scalars(select(Correction.complaint_id).distinct()))
+    query = (
+        select(Complaint.id, Complaint.title, Complaint.content, Category.path)
+        .join(Category, Category.id == Complaint.category_id)
+        .where(Complaint.merged_into_id.is_(None), Category.is_active)
+    )
+    rows = {
+        row[0]: row for row in session.execute(query.order_by(Complaint.id.desc()).limit(limit))
+    }
+    missing = corrected_ids - rows.keys()
+    for chunk in _chunks(sorted(missing), 500):
+        rows.update((row[0], row) for row in session.execute(query.where(Complaint.id.in_(chunk))))
+    return [
+        Example(complaint_text(title, content), path, complaint_id in corrected_ids)
+        for complaint_id, title, content, path in rows.values()
+    ]
+
+
+def _chunks(values: list[int], size: int) -> list[list[int]]:
+    return [values[i : i + size] for i in range(0, len(values), size)]
+
+
+def read_table(path: Path, text_column: str, label_column: str) -> list[tuple[str, str]]:
+    """(text, label) rows of a CSV (UTF-8) or Excel (.xlsx) file; InvalidInput names a
+    missing file or column."""
+    if not path.is_file():
+        raise InvalidInput(f"文件不存在: {path} (file not found)", field="file")
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        header, rows = _read_excel(path)
+    else:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.reader(handle)
+            header = next(reader, [])
+            rows = [list(row) for row in reader]
+    missing = [c for c in (text_column, label_column) if c not in header]
+    if missing:
+        raise InvalidInput(
+            f"{path.name} 缺少列 {', '.join(missing)} (no column {', '.join(missing)}; "
+            f"columns: {', '.join(header)})",
+            field="file",
+        )
+    text_at, label_at = header.index(text_column), header.index(label_column)
+    return [
+        (row[text_at], row[label_at])
+        for row in rows
+        if len(row) > max(text_at, label_at) and row[text_at].strip() and row[label_at].strip()
+    ]
+
+
+def _read_excel(path: Path) -> tuple[list[str], list[list[str]]]:
+    from openpyxl import load_workbook
+
+    book = load_workbook(path, read_only=True, data_only=True)
+    sheet = book.worksheets[0]
+    cells = [
+        ["" if v is None else str(v).strip() for v in row]
+        for row in sheet.iter_rows(values_only=True)
+    ]
+    book.close()
+    return (cells[0], cells[1:]) if cells else ([], [])
+
+
+def category_examples_from_file(
+    session: Session, path: Path, text_column: str, label_column: str
+) -> list[Example]:
+    """Past complaints from a file, labelled by category path (or a unique category name)."""
+    rows = read_table(path, text_column, label_column)
+    by_path = dict(session.execute(select(Category.path, Category.path).where(Category.is_active)))
+    by_name: dict[str, list[str]] = defaultdict(list)
+    for path_value in by_path:
+        by_name[path_value.rsplit("/", 1)[-1]].append(path_value)
+    examples, unknown = [], Counter[str]()
+    for text, label in rows:
+        label = label.strip().strip("/")
+        resolved = by_path.get(label) or (
+            by_name[label][0] if len(by_name.get(label, [])) == 1 else None
+        )
+        if resolved is None:
+            unknown[label] += 1
+            continue
+        examples.append(Example(text, resolved))
+    if unknown:
+        shown = ", ".join(f"{label} ({n})" for label, n in unknown.most_common(5))
+        raise InvalidInput(
+            f"这些标签不是分类路径: {shown} (labels must be category paths or unique names)",
+            field=label_column,
+        )
+    return examples
+
+
+def detection_examples_from_file(
+    path: Path, text_column: str, label_column: str, complaint_label: str
+) -> list[Example]:
+    """Texts labelled complaint / other for the complaint detector."""
+    rows = read_table(path, text_column, label_column)
+    return [
+        Example(text, COMPLAINT_LABEL if label.strip() == complaint_label else OTHER_LABEL)
+        for text, label in rows
+    ]
+
+
+# --- training --------------------------------------------------------------------------------
+
+
+def split(
+    examples: Sequence[Example], seed: int = 20261122
+) -> tuple[list[Example], list[Example], list[str]]:
+    """Per label: 20 % held out (at least one when a label has four or more examples), the
+    rest for training. Labels with a single example are skipped and returned."""
+    by_label: dict[str, list[Example]] = defaultdict(list)
+    for example in examples:
+        by_label[example.label].append(example)
+    rng = random.Random(seed)
+    train: list[Example] = []
+    test: list[Example] = []
+    skipped = []
+    for label in sorted(by_label):
+        group = by_label[label]
+        if len(group) < 2:
+            skipped.append(label)
+            continue
+        rng.shuffle(group)
+        n_test = max(1, round(len(group) * HELD_OUT_SHARE)) if len(group) >= 4 else 0
+        test += group[:n_test]
+        train += group[n_test:]
+    return train, test, skipped
+
+
+def macro_f1(classifier: TextClassifier, test: Sequence[Example]) -> tuple[float, dict[str, Any]]:
+    from sklearn.metrics import accuracy_score, f1_score
+
+    truth = [e.label for e in test]
+    predicted = classifier.predict([e.text for e in test])
+    score = float(f1_score(truth, predicted, average="macro", zero_division=0))
+    return round(score, 4), {"accuracy": round(float(accuracy_score(truth, predicted)), 4)}
+
+
+def train_model(
+    session: Session,
+    clock: Clock,
+    kind: ModelKind,
+    examples: Sequence[Example],
+    *,
+    source: str,
+    trained_by: str,
+    correction_ids: Sequence[int] = (),
+) -> TrainOutcome:
+    """Trains a candidate, compares it with the active version, stores it; the caller commits."""
+    from kesu.triage.classifier import ClassifierConfig, TextClassifier
+
+    train, test, skipped = split(examples)
+    labels = {e.label for e in train}
+    if len(labels) < 2:
+        raise InvalidInput(
+            "训练至少需要两个分类、每类至少两条 (training needs at least two labels with two "
+            f"examples each; got {len(examples)} examples)",
+            field="examples",
+        )
+    texts: list[str] = []
+    targets: list[str] = []
+    for example in train:
+        copies = CORRECTION_WEIGHT if example.corrected else 1
+        texts += [example.text] * copies
+        targets += [example.label] * copies
+    started = time.perf_counter()
+    candidate = TextClassifier(ClassifierConfig()).fit(texts, targets)
+    train_seconds = round(time.perf_counter() - started, 2)
+
+    current = registry.active_model(session, kind)
+    score, extra = macro_f1(candidate, test) if test else (0.0, {"accuracy": 0.0})
+    previous = macro_f1(current.classifier, test)[0] if current is not None and test else None
+    activated = current is None or (previous is not None and score > previous)
+    now = clock.now()
+    row = TriageModel(
+        kind=kind,
+        version=registry.next_version(session, kind),
+        status=ModelStatus.active if activated else ModelStatus.rejected,
+        source=source[:255],
+        trained_by=trained_by[:128],
+        n_train=len(train),
+        n_test=len(test),
+        n_corrections=sum(1 for e in train if e.corrected),
+        labels=sorted(labels),
+        metrics={
+            "macro_f1": score,
+            **extra,
+            "train_seconds": train_seconds,
+            "held_out": len(test),
+            "previous": None
+            if current is None
+            else {"id": current.id, "version": current.version, "macro_f1": previous},
+        },
+        payload=candidate.to_bytes(),
+        created_at=now,
+        activated_at=now if activated else None,
+    )
+    if activated and current is not None:
+        session.execute(
+            update(TriageModel)
+            .where(TriageModel.id == current.id)
+            .values(status=ModelStatus.retired)
+        )
+        session.flush()
+    session.add(row)
+    session.flush()
+    if correction_ids:
+        session.execute(
+            update(Correction)
+            .where(Correction.id.in_(correction_ids), Correction.used_by_model_id.is_(None))
+            .values(used_by_model_id=row.id)
+        )
+    if activated:
+        registry.remember(kind, session, LoadedModel(row.id, row.version, candidate))
+    return TrainOutcome(
+        model=row,
+        activated=activated,
+        macro_f1=score,
+        previous_macro_f1=previous,
+        n_train=len(train),
+        n_test=len(test),
+        n_corrections=row.n_corrections,
+        skipped_labels=skipped,
+    )
+
+
+def pending_corrections(session: Session) -> list[int]:
+    """Corrections no training has used yet."""
+    return list(session.scalars(select(Correction.id).where(Correction.used_by_model_id.is_(None))))
+
+
+def count_pending_corrections(session: Session) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Correction)
+            .where(Correction.used_by_model_id.is_(None))
+        )
+        or 0
+    )
+
+
+def train_categories_from_database(
+    session: Session, clock: Clock, *, trained_by: str, limit: int = DEFAULT_LIMIT
+) -> TrainOutcome:
+    corrections = pending_corrections(session)
+    examples = examples_from_database(session, limit)
+    return train_model(
+        session,
+        clock,
+        ModelKind.category,
+        examples,
+        source="database",
+        trained_by=trained_by,
+        correction_ids=corrections,
+    )
