@@ -10,6 +10,7 @@ import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import insert, select, text
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 from kesu import demo_text as words
 from kesu.accounts import service as accounts
 from kesu.accounts.models import Team, User
+from kesu.bulk import insert_rows
 from kesu.clock import Clock
 from kesu.complaints.models import (
     Complaint,
@@ -28,6 +30,8 @@ from kesu.complaints.models import (
 from kesu.complaints.numbering import LOCAL_TZ, PREFIX
 from kesu.db import Base, Database
 from kesu.taxonomy.models import Category
+from kesu.triage import similar
+from kesu.triage.text import extract_keywords
 
 DEMO_PASSWORD = "kesu-demo-2026"
 STAFF = [
@@ -94,6 +98,7 @@ class _World:
     teams: dict[str, int]
     agents: dict[int, list[int]]
     counters: dict[str, int]
+    indexed_stages: frozenset[str]  # resolved or closed: their complaints are similar cases
 
 
 def _world(session: Session) -> _World:
@@ -105,7 +110,8 @@ def _world(session: Session) -> _World:
         if user.team_id is not None:
             agents.setdefault(user.team_id, []).append(user.id)
     counters = {row.day: row.value for row in session.scalars(select(ComplaintSequence))}
-    return _World(leaves, stages, teams, agents, counters)
+    indexed = frozenset(s.code for s in stages if s.category in similar.INDEXED_CATEGORIES)
+    return _World(leaves, stages, teams, agents, counters, indexed)
 
 
 def generate(
@@ -130,14 +136,19 @@ def generate(
     customers = max(20, count // 4)
     made = 0
     for batch in _batches(count, BATCH):
-        rows, people, events = [], [], []
+        rows, people, events, terms = [], [], [], []
         for _ in range(batch):
             age = days * (1 - (made / max(count, 1))) * 86400  # oldest first: ids follow time
             received = now - timedelta(seconds=age + rng.uniform(0, 600))
             customer_id = next_customer + rng.randrange(customers)
-            row = _complaint(rng, world, next_complaint + made, received, now, customer_id)
+            row, template = _complaint(
+                rng, world, next_complaint + made, received, now, customer_id
+            )
             rows.append(row)
             events += _events(row)
+            if row["stage"] in world.indexed_stages:
+                weights = dict(_template_keywords(template))
+                terms += similar.index_rows(row["id"], row["category_id"], weights)
             made += 1
         people = [_customer(rng, cid, now) for cid in sorted({r["customer_id"] for r in rows})]
         with db.session() as session:
@@ -151,6 +162,7 @@ def generate(
                 session.execute(insert(Base.metadata.tables["customers"]), fresh)
             session.execute(insert(Base.metadata.tables["complaints"]), rows)
             session.execute(insert(Base.metadata.tables["complaint_events"]), events)
+            insert_rows(session, Base.metadata.tables["similar_terms"], terms)
         if progress:
             progress(batch)
     _save_counters(db, world.counters)
@@ -201,14 +213,19 @@ def _complaint(
     received: datetime,
     now: datetime,
     customer_id: int,
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], str]:
+    """The complaint's row, and its text with the day count fixed (see _template_keywords)."""
     leaf = rng.choice(world.leaves)
     level2 = leaf.path.split("/")[1]
     line = rng.choice(list(words.PRODUCTS))
     product = rng.choice(words.PRODUCTS[line])
     phrase = rng.choice(words.PHRASES.get(level2, words.PHRASES["其他问题"]))
-    text = phrase.format(p=product, d=rng.randint(2, 15), n=rng.choice([9, 20, 49, 99, 199, 399]))
-    content = rng.choice(words.OPENERS) + text + "。" + rng.choice(words.CLOSERS)
+    days, amount = rng.randint(2, 15), rng.choice([9, 20, 49, 99, 199, 399])
+    text = phrase.format(p=product, d=days, n=amount)
+    opener, closer = rng.choice(words.OPENERS), rng.choice(words.CLOSERS)
+    content = opener + text + "。" + closer
+    fixed = phrase.format(p=product, d=2, n=amount)
+    template = f"{fixed[:40]}\n{opener}{fixed}。{closer}"
     stage_index = _stage_for_age(rng, (now - received).days, len(world.stages))
     stage = world.stages[stage_index]
     entered = received + (now - received) * rng.uniform(0.3, 0.9) if stage_index else received
@@ -268,7 +285,21 @@ def _complaint(
         "merged_into_id": None,
         "reopen_count": 0,
         "version": 1 + stage_index,
-    }
+    }, template
+
+
+@lru_cache(maxsize=200_000)
+def _template_keywords(template: str) -> tuple[tuple[str, float], ...]:
+    """Unit keyword weights of a demo text, computed once per template.
+
+    The day count ({d}, 2–15) is never a keyword (numbers need three digits), so texts that
+    differ only in it share keywords: some 70,000 templates instead of one jieba pass per
+    complaint, which keeps the million-complaint demo to minutes.
+    """
+    keywords = extract_keywords(template, similar.INDEX_TERMS)
+    return tuple(
+        similar.unit_weights(((k.word, k.weight) for k in keywords), similar.INDEX_TERMS).items()
+    )
 
 
 def _stage_for_age(rng: random.Random, age_days: int, stage_count: int) -> int:

@@ -14,9 +14,10 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, delete, insert, select, union_all, update
+from sqlalchemy import CompoundSelect, Select, bindparam, delete, insert, select, union_all, update
 from sqlalchemy.orm import Session
 
 from kesu.accounts.models import User
@@ -25,13 +26,14 @@ from kesu.complaints.access import scope_filter
 from kesu.complaints.enums import EventKind, StageCategory
 from kesu.complaints.models import Complaint, ComplaintEvent
 from kesu.complaints.queries import stage_names
+from kesu.taxonomy.models import Category
 from kesu.triage.models import SimilarTerm, TriageResult
 from kesu.triage.text import extract_keywords
 
 INDEXED_CATEGORIES = frozenset({StageCategory.resolved, StageCategory.closed})
 INDEX_TERMS = 10  # keywords stored per resolved complaint
 QUERY_TERMS = 8  # keywords of the complaint asked about
-CANDIDATES_PER_TERM = 200  # newest index rows read per keyword (per category and overall)
+CANDIDATES_PER_TERM = 100  # newest index rows read per keyword (per category and overall)
 RESCORED = 50  # best candidates whose score is recomputed from all their matching rows
 MIN_SCORE = 0.05  # below this, one common word in common: not a similar case
 MAX_TERM_CHARS = 32  # similar_terms.term is VARCHAR(32)
@@ -142,33 +144,41 @@ def on_event(session: Session, clock: Clock, complaint: Complaint, event: Compla
 # ---- the query ---------------------------------------------------------------------------
 
 
-def _newest(
-    term: str, category_id: int | None, overall: bool
-) -> Select[int, str, float, int | None]:
-    """The newest index rows of one term: in one category (index (category_id, term,
-    complaint_id)) or in all of them (the primary key (term, complaint_id))."""
+def _newest(term: str, in_category: bool) -> Select[int, str, float, int | None]:
+    """The newest index rows of one term (bound parameter ``term``): in the category
+    ``category`` (index (category_id, term, complaint_id)) or in all of them (the primary
+    key (term, complaint_id))."""
     columns = (SimilarTerm.complaint_id, SimilarTerm.term, SimilarTerm.weight)
-    query = select(*columns, SimilarTerm.category_id).where(SimilarTerm.term == term)
-    if not overall:
-        query = query.where(SimilarTerm.category_id == category_id)
+    query = select(*columns, SimilarTerm.category_id).where(SimilarTerm.term == bindparam(term))
+    if in_category:
+        query = query.where(SimilarTerm.category_id == bindparam("category"))
     return query.order_by(SimilarTerm.complaint_id.desc()).limit(CANDIDATES_PER_TERM)
+
+
+@lru_cache(maxsize=2 * QUERY_TERMS)
+def _candidate_statement(terms: int, in_category: bool) -> CompoundSelect[Any]:
+    """One statement for all keywords (one round trip), built once per shape."""
+    parts = []
+    for i in range(terms):
+        if in_category:
+            parts.append(_newest(f"t{i}", in_category=True).subquery())
+        parts.append(_newest(f"t{i}", in_category=False).subquery())
+    return union_all(*(select(part) for part in parts))
 
 
 def _candidates(
     session: Session, complaint: Complaint, query: dict[str, float]
 ) -> tuple[dict[int, float], dict[int, bool]]:
     """Partial scores of the complaints found among the newest rows of each keyword."""
-    parts = []
-    for term in query:
-        if complaint.category_id is not None:
-            parts.append(_newest(term, complaint.category_id, overall=False).subquery())
-        parts.append(_newest(term, None, overall=True).subquery())
-    statement = union_all(*(select(part) for part in parts))
+    category = complaint.category_id
+    statement = _candidate_statement(len(query), category is not None)
+    params: dict[str, Any] = {f"t{i}": term for i, term in enumerate(query)}
+    params["category"] = category
     seen: dict[tuple[int, str], float] = {}
     same: dict[int, bool] = {}
-    for complaint_id, term, weight, category_id in session.execute(statement):
+    for complaint_id, term, weight, category_id in session.execute(statement, params).all():
         seen[(complaint_id, term)] = weight
-        same[complaint_id] = category_id is not None and category_id == complaint.category_id
+        same[complaint_id] = category_id is not None and category_id == category
     scores: dict[int, float] = {}
     for (complaint_id, term), weight in seen.items():
         scores[complaint_id] = scores.get(complaint_id, 0.0) + query[term] * weight
@@ -182,7 +192,7 @@ def _exact_scores(session: Session, ids: list[int], query: dict[str, float]) -> 
         select(SimilarTerm.complaint_id, SimilarTerm.term, SimilarTerm.weight).where(
             SimilarTerm.term.in_(list(query)), SimilarTerm.complaint_id.in_(ids)
         )
-    )
+    ).all()
     scores = dict.fromkeys(ids, 0.0)
     for complaint_id, term, weight in rows:
         scores[complaint_id] += query[term] * weight
@@ -225,35 +235,48 @@ def _load(
     user: User | None,
 ) -> list[SimilarCase]:
     """The top ``k`` of ``ranked`` that are still resolved, not merged and visible to
-    ``user``, in one query."""
-    query = select(Complaint).where(
-        Complaint.id.in_(ranked),
-        Complaint.resolved_at.is_not(None),
-        Complaint.merged_into_id.is_(None),
+    ``user``, in one query (columns only: no complaint objects to build)."""
+    query = (
+        select(
+            Complaint.id,
+            Complaint.number,
+            Complaint.title,
+            Complaint.category_id,
+            Category.path,
+            Complaint.stage,
+            Complaint.resolved_at,
+            Complaint.outputs,
+        )
+        .outerjoin(Category, Category.id == Complaint.category_id)
+        .where(
+            Complaint.id.in_(ranked),
+            Complaint.resolved_at.is_not(None),
+            Complaint.merged_into_id.is_(None),
+        )
     )
     if user is not None:
         query = query.where(scope_filter(user))
-    found = {c.id: c for c in session.scalars(query)}
+    found = {row.id: row for row in session.execute(query).all()}
     stages = stage_names(session)
     cases = []
     for complaint_id in ranked:
-        case = found.get(complaint_id)
-        if case is None:
+        row = found.get(complaint_id)
+        if row is None:
             continue
-        stage = stages.get(case.stage)
-        outputs = case.outputs or {}
+        stage = stages.get(row.stage)
+        outputs = row.outputs or {}
         cases.append(
             SimilarCase(
-                id=case.id,
-                number=case.number,
-                title=case.title,
-                category_path=case.category.path if case.category else None,
-                stage=case.stage,
-                stage_name=stage.name if stage else case.stage,
-                resolved_at=case.resolved_at,
+                id=row.id,
+                number=row.number,
+                title=row.title,
+                category_path=row.path,
+                stage=row.stage,
+                stage_name=stage.name if stage else row.stage,
+                resolved_at=row.resolved_at,
                 score=round(scores[complaint_id], 3),
-                same_category=case.category_id is not None
-                and case.category_id == complaint.category_id,
+                same_category=row.category_id is not None
+                and row.category_id == complaint.category_id,
                 solution=outputs.get("solution"),
                 result=outputs.get("result"),
                 compensation=outputs.get("compensation") or None,
