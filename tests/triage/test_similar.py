@@ -143,3 +143,28 @@ def test_the_complaint_page_shows_similar_cases(client, admin, make_user, cases)
     client.get("/lang/en")
     english = client.get(f"/complaints/{cases['unrelated']['number']}", headers=HTML).text
     assert "Similar cases" in english and "No similar resolved complaints yet" in english
+
+
+def test_a_category_edit_moves_a_case_and_a_merge_removes_it(client, admin, cases, db):
+    other = cases["other_kind"]
+    response = client.patch(
+        f"/api/v1/complaints/{other['id']}",
+        json={"category": WATCH, "version": other["version"], "reason": "分类有误"},
+        headers=admin,
+    )
+    assert response.status_code == 200, response.text
+    items = similar_to(client, admin, cases["query"]).json()["items"]
+    assert [i["same_category"] for i in items] == [True, True]
+    assert items[0]["number"] == other["number"]  # now the same kind, and the closer wording
+
+    response = client.post(
+        f"/api/v1/complaints/{other['id']}/merge",
+        json={"into": cases["same_kind"]["number"], "version": response.json()["version"]},
+        headers=admin,
+    )
+    assert response.status_code == 200, response.text
+    items = similar_to(client, admin, cases["query"]).json()["items"]
+    assert [i["number"] for i in items] == [cases["same_kind"]["number"]]
+    with db.session(write=False) as session:
+        rows = select(func.count()).where(SimilarTerm.complaint_id == other["id"])
+        assert session.scalar(rows) == 0
