@@ -5,6 +5,8 @@ On SQLite the workers' write transactions queue on the write lock.
 
 A pass takes a few milliseconds when nothing is due; the loop runs one every
 ``KESU_WORKER_INTERVAL_SECONDS`` (5 s), and at once again while a batch came back full.
+It also retrains the triage category model once ``KESU_TRIAGE_RETRAIN_AFTER`` agents'
+corrections have accumulated (the pass then takes as long as the training).
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ import httpx
 from kesu.clock import Clock, SystemClock
 from kesu.config import Settings
 from kesu.db import Database
+from kesu.errors import InvalidInput
 from kesu.notify.delivery import DeliveryStats, deliver_due
 from kesu.sla.escalation import fire_due
 from kesu.sla.reconcile import reconcile
+from kesu.triage.training import TrainOutcome, retrain_if_due
 
 log = logging.getLogger("kesu.worker")
 
@@ -30,6 +34,7 @@ class PassStats:
     fired: int = 0
     reconciled: int = 0
     delivery: DeliveryStats = field(default_factory=DeliveryStats)
+    retrained: TrainOutcome | None = None
 
     @property
     def busy(self) -> bool:
@@ -73,7 +78,16 @@ class Worker:
         stats.delivery = deliver_due(
             self.db, self.clock, self.settings, self.http, self.outbox_batch, self.wall
         )
+        stats.retrained = self.retrain()
         return stats
+
+    def retrain(self) -> TrainOutcome | None:
+        """Retrains the category model once enough agents' corrections have accumulated."""
+        try:
+            return retrain_if_due(self.db, self.clock, self.settings.triage_retrain_after)
+        except InvalidInput as error:  # too little data to train: try again next time
+            log.info("triage retraining skipped: %s", error)
+            return None
 
     def run_until_idle(self, max_passes: int = 100) -> list[PassStats]:
         """Passes until one finds nothing to do (tests, ``kesu worker --once``)."""
@@ -93,6 +107,8 @@ class Worker:
             try:
                 stats = self.run_once()
                 busy = stats.delivery.claimed >= self.outbox_batch
+                if stats.retrained is not None:
+                    log.info("triage model retrained: %s", stats.retrained.as_dict())
                 if stats.busy:
                     log.info(
                         "fired %d alerts, re-synced %d, delivered %d, retry %d, failed %d",

@@ -91,6 +91,7 @@ def db(
     pg_database: Database | None,
     clock: FrozenClock,
 ) -> Iterator[Database]:
+    _clear_process_caches()
     if backend == "sqlite":
         path = tmp_path / "kesu.db"
         shutil.copy(sqlite_template, path)
@@ -102,6 +103,17 @@ def db(
         pytest.skip("PostgreSQL is not installed here")
     _reset_postgres(pg_database, clock)
     yield pg_database
+
+
+def _clear_process_caches() -> None:
+    """Per-process caches are keyed by database URL; the PostgreSQL URL is the same for
+    every test, so a model or lexicon cached by the previous test must go."""
+    from kesu.taxonomy import cache as config_cache
+    from kesu.triage import lexicons, registry
+
+    config_cache.clear()
+    lexicons.clear_cache()
+    registry.clear_cache()
 
 
 def _reset_postgres(database: Database, clock: FrozenClock) -> None:

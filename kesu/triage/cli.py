@@ -9,10 +9,26 @@ from typing import Annotated
 
 import typer
 
+from kesu.clock import SystemClock
+from kesu.config import get_settings
+from kesu.db import Database
+from kesu.errors import InvalidInput
+from kesu.migrate import is_empty
 from kesu.triage.emotion import assess
+from kesu.triage.registry import ModelKind, list_models
+from kesu.triage.service import analyze
 from kesu.triage.text import extract_keywords
+from kesu.triage.training import (
+    DEFAULT_LIMIT,
+    category_examples_from_file,
+    detection_examples_from_file,
+    train_categories_from_database,
+    train_model,
+)
 
-app = typer.Typer(help="Chinese NLP for complaints: classifier evaluation, keywords, emotion.")
+app = typer.Typer(
+    help="Chinese NLP for complaints: train and list models, evaluate, analyze a text."
+)
 
 
 @app.callback()
@@ -70,3 +86,105 @@ def keywords_command(
 def assess_command(text: str) -> None:
     """Print anger, urgency, risk level and risk signals of TEXT, as JSON."""
     typer.echo(json.dumps(dataclasses.asdict(assess(text)), ensure_ascii=False))
+
+
+def _database() -> Database:
+    settings = get_settings()
+    db = Database(settings.database_url, settings.db_pool_size)
+    if is_empty(db):
+        typer.echo("error: the database has no tables yet; run `kesu db upgrade`", err=True)
+        raise typer.Exit(code=2)
+    return db
+
+
+@app.command("train")
+def train_command(
+    kind: Annotated[
+        ModelKind, typer.Option(help="category: the taxonomy; detection: is it a complaint?")
+    ] = ModelKind.category,
+    from_file: Annotated[
+        Path | None,
+        typer.Option(help="A CSV or .xlsx of past complaints instead of the database."),
+    ] = None,
+    text_column: Annotated[str, typer.Option(help="Column holding the text.")] = "text",
+    label_column: Annotated[
+        str, typer.Option(help="Column holding the category path (or the complaint label).")
+    ] = "label",
+    complaint_label: Annotated[
+        str, typer.Option(help="detection: the label value that means 'a complaint'.")
+    ] = "0",
+    limit: Annotated[
+        int, typer.Option(help="At most this many newest classified complaints.")
+    ] = DEFAULT_LIMIT,
+) -> None:
+    """Train a new model version; it becomes active only if it beats the active one on
+    held-out data. The last line printed is the outcome as JSON."""
+    db = _database()
+    clock = SystemClock()
+    try:
+        if kind == ModelKind.detection:
+            if from_file is None:
+                raise InvalidInput(
+                    "检测模型需要 --from-file (detection needs a labelled file)", field="from_file"
+                )
+            examples = detection_examples_from_file(
+                from_file, text_column, label_column, complaint_label
+            )
+            outcome = train_model(
+                db, clock, kind, examples, source=from_file.name, trained_by="cli"
+            )
+        elif from_file is not None:
+            with db.session(write=False) as session:
+                examples = category_examples_from_file(
+                    session, from_file, text_column, label_column
+                )
+            outcome = train_model(
+                db, clock, kind, examples, source=from_file.name, trained_by="cli"
+            )
+        else:
+            outcome = train_categories_from_database(db, clock, trained_by="cli", limit=limit)
+    except (InvalidInput, ValueError) as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(code=2) from None
+    verdict = "active" if outcome.activated else "rejected (the active version scores better)"
+    typer.echo(
+        f"{kind} model v{outcome.model.version}: macro-F1 {outcome.macro_f1:.4f} on "
+        f"{outcome.n_test} held-out, trained on {outcome.n_train} "
+        f"({outcome.n_corrections} corrected) — {verdict}"
+    )
+    typer.echo(json.dumps(outcome.as_dict(), ensure_ascii=False))
+
+
+@app.command("models")
+def models_command() -> None:
+    """List the model versions with their held-out scores, as JSON lines."""
+    db = _database()
+    with db.session(write=False) as session:
+        for row in list_models(session):
+            typer.echo(
+                json.dumps(
+                    {
+                        "id": row.id,
+                        "kind": row.kind,
+                        "version": row.version,
+                        "status": row.status,
+                        "macro_f1": row.metrics.get("macro_f1"),
+                        "n_train": row.n_train,
+                        "n_test": row.n_test,
+                        "n_corrections": row.n_corrections,
+                        "source": row.source,
+                        "created_at": row.created_at.isoformat(),
+                    },
+                    ensure_ascii=False,
+                )
+            )
+
+
+@app.command("analyze")
+def analyze_command(text: str) -> None:
+    """What kesu makes of TEXT with this database's rules, lexicons and models, as JSON."""
+    db = _database()
+    with db.session(write=False) as session:
+        typer.echo(
+            json.dumps(analyze(session, text, with_tokens=True).as_dict(), ensure_ascii=False)
+        )

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from kesu.clock import Clock
 from kesu.complaints.models import Complaint
+from kesu.db import Database
 from kesu.errors import InvalidInput
 from kesu.taxonomy.models import Category
 from kesu.triage import registry
@@ -151,7 +152,7 @@ def category_examples_from_file(
 ) -> list[Example]:
     """Past complaints from a file, labelled by category path (or a unique category name)."""
     rows = read_table(path, text_column, label_column)
-    by_path = dict(session.execute(select(Category.path, Category.path).where(Category.is_active)))
+    by_path = {p: p for p in session.scalars(select(Category.path).where(Category.is_active))}
     by_name: dict[str, list[str]] = defaultdict(list)
     for path_value in by_path:
         by_name[path_value.rsplit("/", 1)[-1]].append(path_value)
@@ -221,17 +222,19 @@ def macro_f1(classifier: TextClassifier, test: Sequence[Example]) -> tuple[float
     return round(score, 4), {"accuracy": round(float(accuracy_score(truth, predicted)), 4)}
 
 
-def train_model(
-    session: Session,
-    clock: Clock,
-    kind: ModelKind,
-    examples: Sequence[Example],
-    *,
-    source: str,
-    trained_by: str,
-    correction_ids: Sequence[int] = (),
-) -> TrainOutcome:
-    """Trains a candidate, compares it with the active version, stores it; the caller commits."""
+@dataclass
+class Candidate:
+    """A freshly trained classifier and the held-out examples it is to be judged on."""
+
+    classifier: TextClassifier
+    train: list[Example]
+    test: list[Example]
+    skipped: list[str]
+    train_seconds: float
+
+
+def fit_candidate(examples: Sequence[Example]) -> Candidate:
+    """Splits and trains (no database: the slow part runs outside any transaction)."""
     from kesu.triage.classifier import ClassifierConfig, TextClassifier
 
     train, test, skipped = split(examples)
@@ -249,11 +252,26 @@ def train_model(
         texts += [example.text] * copies
         targets += [example.label] * copies
     started = time.perf_counter()
-    candidate = TextClassifier(ClassifierConfig()).fit(texts, targets)
-    train_seconds = round(time.perf_counter() - started, 2)
+    classifier = TextClassifier(ClassifierConfig()).fit(texts, targets)
+    return Candidate(classifier, train, test, skipped, round(time.perf_counter() - started, 2))
 
+
+def store_candidate(
+    session: Session,
+    clock: Clock,
+    kind: ModelKind,
+    candidate: Candidate,
+    *,
+    source: str,
+    trained_by: str,
+    correction_ids: Sequence[int] = (),
+) -> TrainOutcome:
+    """Scores the candidate and the active version on the same held-out examples, stores the
+    candidate (active when it is better, else rejected) and marks the corrections it used.
+    The caller commits."""
+    test = candidate.test
     current = registry.active_model(session, kind)
-    score, extra = macro_f1(candidate, test) if test else (0.0, {"accuracy": 0.0})
+    score, extra = macro_f1(candidate.classifier, test) if test else (0.0, {"accuracy": 0.0})
     previous = macro_f1(current.classifier, test)[0] if current is not None and test else None
     activated = current is None or (previous is not None and score > previous)
     now = clock.now()
@@ -263,20 +281,19 @@ def train_model(
         status=ModelStatus.active if activated else ModelStatus.rejected,
         source=source[:255],
         trained_by=trained_by[:128],
-        n_train=len(train),
+        n_train=len(candidate.train),
         n_test=len(test),
-        n_corrections=sum(1 for e in train if e.corrected),
-        labels=sorted(labels),
+        n_corrections=sum(1 for e in candidate.train if e.corrected),
+        labels=sorted({e.label for e in candidate.train}),
         metrics={
             "macro_f1": score,
             **extra,
-            "train_seconds": train_seconds,
-            "held_out": len(test),
+            "train_seconds": candidate.train_seconds,
             "previous": None
             if current is None
             else {"id": current.id, "version": current.version, "macro_f1": previous},
         },
-        payload=candidate.to_bytes(),
+        payload=candidate.classifier.to_bytes(),
         created_at=now,
         activated_at=now if activated else None,
     )
@@ -296,17 +313,44 @@ def train_model(
             .values(used_by_model_id=row.id)
         )
     if activated:
-        registry.remember(kind, session, LoadedModel(row.id, row.version, candidate))
+        registry.remember(kind, session, LoadedModel(row.id, row.version, candidate.classifier))
     return TrainOutcome(
         model=row,
         activated=activated,
         macro_f1=score,
         previous_macro_f1=previous,
-        n_train=len(train),
+        n_train=len(candidate.train),
         n_test=len(test),
         n_corrections=row.n_corrections,
-        skipped_labels=skipped,
+        skipped_labels=candidate.skipped,
     )
+
+
+def train_model(
+    db: Database,
+    clock: Clock,
+    kind: ModelKind,
+    examples: Sequence[Example],
+    *,
+    source: str,
+    trained_by: str,
+    correction_ids: Sequence[int] = (),
+) -> TrainOutcome:
+    """Trains a candidate (outside any transaction) and stores it in a short one."""
+    candidate = fit_candidate(examples)
+    with db.session() as session:
+        outcome = store_candidate(
+            session,
+            clock,
+            kind,
+            candidate,
+            source=source,
+            trained_by=trained_by,
+            correction_ids=correction_ids,
+        )
+        session.flush()
+        session.expunge(outcome.model)
+    return outcome
 
 
 def pending_corrections(session: Session) -> list[int]:
@@ -326,12 +370,14 @@ def count_pending_corrections(session: Session) -> int:
 
 
 def train_categories_from_database(
-    session: Session, clock: Clock, *, trained_by: str, limit: int = DEFAULT_LIMIT
+    db: Database, clock: Clock, *, trained_by: str, limit: int = DEFAULT_LIMIT
 ) -> TrainOutcome:
-    corrections = pending_corrections(session)
-    examples = examples_from_database(session, limit)
+    """A new category model from the classified complaints and agents' corrections."""
+    with db.session(write=False) as session:
+        corrections = pending_corrections(session)
+        examples = examples_from_database(session, limit)
     return train_model(
-        session,
+        db,
         clock,
         ModelKind.category,
         examples,
@@ -339,3 +385,15 @@ def train_categories_from_database(
         trained_by=trained_by,
         correction_ids=corrections,
     )
+
+
+def retrain_if_due(db: Database, clock: Clock, threshold: int) -> TrainOutcome | None:
+    """The worker's background retraining: once ``threshold`` corrections no training has
+    used have accumulated (0 turns it off). Two workers may both train; the second to store
+    finds the corrections used and keeps its model only if it is better, like any candidate."""
+    if threshold <= 0:
+        return None
+    with db.session(write=False) as session:
+        if count_pending_corrections(session) < threshold:
+            return None
+    return train_categories_from_database(db, clock, trained_by="worker")
