@@ -21,11 +21,13 @@ from sqlalchemy import CompoundSelect, Select, bindparam, delete, insert, select
 from sqlalchemy.orm import Session
 
 from kesu.accounts.models import User
+from kesu.bulk import insert_rows
 from kesu.clock import Clock
 from kesu.complaints.access import scope_filter
 from kesu.complaints.enums import EventKind, StageCategory
 from kesu.complaints.models import Complaint, ComplaintEvent
 from kesu.complaints.queries import stage_names
+from kesu.db import Base, Database
 from kesu.taxonomy.models import Category
 from kesu.triage.models import SimilarTerm, TriageResult
 from kesu.triage.text import extract_keywords
@@ -81,12 +83,14 @@ def keywords_of(session: Session, complaint: Complaint, limit: int) -> dict[str,
     """The complaint's keywords as a unit vector: those triage stored at intake, or, for
     complaints from before triage (imports, demo data), extracted from the text now."""
     stored = session.get(TriageResult, complaint.id)
-    if stored is not None and stored.keywords:
-        pairs: Iterable[Sequence[Any]] = stored.keywords
-    else:
-        text = f"{complaint.title}\n{complaint.content}"
-        pairs = [(k.word, k.weight) for k in extract_keywords(text, INDEX_TERMS)]
-    return unit_weights(pairs, limit)
+    return _vector(complaint, stored.keywords if stored else None, limit)
+
+
+def _vector(complaint: Complaint, stored: list[Any] | None, limit: int) -> dict[str, float]:
+    if stored:
+        return unit_weights(stored, limit)
+    keywords = extract_keywords(f"{complaint.title}\n{complaint.content}", INDEX_TERMS)
+    return unit_weights(((k.word, k.weight) for k in keywords), limit)
 
 
 def index_rows(
@@ -111,6 +115,45 @@ def index_complaint(session: Session, complaint: Complaint) -> None:
 
 def unindex(session: Session, complaint_id: int) -> None:
     session.execute(delete(SimilarTerm).where(SimilarTerm.complaint_id == complaint_id))
+
+
+def rebuild(db: Database, batch: int = 1000) -> int:
+    """Re-creates the whole index from the resolved and closed complaints, one transaction
+    per ``batch`` (for a database from before similar cases, or after an import). Returns
+    how many complaints were indexed."""
+    with db.session() as session:
+        session.execute(delete(SimilarTerm))
+        codes = [c for c, s in stage_names(session).items() if s.category in INDEXED_CATEGORIES]
+    indexed, after = 0, 0
+    while True:
+        with db.session() as session:
+            complaints = list(
+                session.scalars(
+                    select(Complaint)
+                    .where(Complaint.stage.in_(codes), Complaint.merged_into_id.is_(None))
+                    .where(Complaint.id > after)
+                    .order_by(Complaint.id)
+                    .limit(batch)
+                )
+            )
+            if not complaints:
+                return indexed
+            ids = [c.id for c in complaints]
+            stored: dict[int, list[Any]] = dict(
+                session.execute(
+                    select(TriageResult.complaint_id, TriageResult.keywords).where(
+                        TriageResult.complaint_id.in_(ids)
+                    )
+                )
+                .tuples()
+                .all()
+            )
+            rows = []
+            for c in complaints:
+                weights = _vector(c, stored.get(c.id), INDEX_TERMS)
+                rows += index_rows(c.id, c.category_id, weights)
+            insert_rows(session, Base.metadata.tables[SimilarTerm.__tablename__], rows)
+        indexed, after = indexed + len(complaints), ids[-1]
 
 
 def is_indexed_stage(session: Session, code: str | None) -> bool:

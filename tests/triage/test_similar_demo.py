@@ -11,7 +11,7 @@ from kesu.triage import similar
 from kesu.triage.models import SimilarTerm
 
 
-def test_demo_indexes_resolved_complaints_like_the_listener(db, clock):
+def test_demo_indexes_resolved_complaints_like_the_listener_and_rebuild(db, clock):
     demo.generate(db, clock, 300, days=60)
     with db.session(write=False) as session:
         complaints = list(session.scalars(select(Complaint).order_by(Complaint.id)))
@@ -33,3 +33,12 @@ def test_demo_indexes_resolved_complaints_like_the_listener(db, clock):
     kinds_in_order = [c.same_category for c in cases]
     assert kinds_in_order == sorted(kinds_in_order, reverse=True)
     assert all(c.id != query.id and c.solution for c in cases)
+
+    # rebuilding from the complaints gives the same index
+    assert similar.rebuild(db, batch=40) == len(resolved)
+    with db.session(write=False) as session:
+        rebuilt: dict[int, dict[str, float]] = {}
+        for row in session.scalars(select(SimilarTerm)):
+            rebuilt.setdefault(row.complaint_id, {})[row.term] = row.weight
+    assert set(rebuilt) == set(rows)
+    assert all(rebuilt[i] == pytest.approx(rows[i], abs=1e-6) for i in rows)
