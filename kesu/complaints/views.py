@@ -34,6 +34,7 @@ from kesu.sla.api import sla_view
 from kesu.taxonomy.enums import Severity
 from kesu.taxonomy.service import active_form_fields, active_stages, category_tree
 from kesu.triage.similar import find_similar
+from kesu.triage.views import panel as triage_panel
 from kesu.web.csrf import CheckedForm, text
 from kesu.web.csrf import version as form_version
 from kesu.web.deps import ClockDep, ReadSession, WriteSession, actor_for
@@ -184,6 +185,7 @@ def _page(
             "sla": sla_view(session, complaint, clock.now()),
             "repeat_of": repeat_of,
             "similar": find_similar(session, complaint, 5, user),
+            "triage": triage_panel(session, complaint, may_handle and not complaint.merged_into_id),
             "state": state or FormState(),
         },
         status_code,

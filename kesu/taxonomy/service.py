@@ -25,7 +25,7 @@ def resolve_category(session: Session, ref: str | int) -> Category:
     text = str(ref).strip()
     category = (
         session.get(Category, int(text))
-        if text.isdigit()
+        if text.isascii() and text.isdigit() and len(text) < 10  # not "¹", nor 20 digits
         else session.scalar(select(Category).where(Category.path == text.strip("/")))
     )
     if category is None or not category.is_active:

@@ -16,6 +16,8 @@ from enum import StrEnum
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from kesu.accounts.audit import record_audit
+from kesu.accounts.service import Actor
 from kesu.clock import Clock
 from kesu.errors import InvalidInput, NotFound
 from kesu.triage.emotion import (
@@ -134,8 +136,10 @@ def add_entry(
     word: str,
     category: str = "",
     weight: float = 1.0,
+    actor: Actor | None = None,
 ) -> LexiconEntry:
-    """Adds a word (or updates its category and weight when the lexicon already has it)."""
+    """Adds a word (or updates its category and weight when the lexicon already has it);
+    audited when an ``actor`` is given."""
     key = _checked_word(word)
     category = _checked_category(lexicon, category)
     weight = _checked_weight(lexicon, weight)
@@ -150,22 +154,38 @@ def add_entry(
     entry.weight = weight
     entry.updated_at = now
     session.flush()
+    if actor is not None:
+        record_audit(
+            session, clock, actor, "lexicon.add", "lexicon_entry", entry.id, _audited(entry)
+        )
     clear_cache()
     return entry
 
 
-def delete_entry(session: Session, entry_id: int) -> None:
-    if session.get(LexiconEntry, entry_id) is None:
+def delete_entry(
+    session: Session, entry_id: int, *, clock: Clock | None = None, actor: Actor | None = None
+) -> None:
+    entry = session.get(LexiconEntry, entry_id)
+    if entry is None:
         raise NotFound(f"词条 {entry_id} 不存在 (lexicon entry {entry_id} not found)")
+    if clock is not None and actor is not None:
+        record_audit(
+            session, clock, actor, "lexicon.delete", "lexicon_entry", entry_id, _audited(entry)
+        )
     session.execute(delete(LexiconEntry).where(LexiconEntry.id == entry_id))
     clear_cache()
+
+
+def _audited(entry: LexiconEntry) -> dict[str, object]:
+    keys = ("lexicon", "category", "word", "weight")
+    return {key: getattr(entry, key) for key in keys}
 
 
 def _checked_word(word: str) -> str:
     key = normalize(word)
     if not key:
         raise InvalidInput("词语不能为空 (word is empty)", field="word")
-    if len(key) > MAX_WORD_LENGTH or any(ch.isspace() for ch in key):
+    if len(key) > MAX_WORD_LENGTH or any(ch.isspace() or not ch.isprintable() for ch in key):
         raise InvalidInput(
             f"词语须为不含空格的 1–{MAX_WORD_LENGTH} 个字符 (word must be 1–{MAX_WORD_LENGTH} "
             "characters without spaces)",

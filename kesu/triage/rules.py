@@ -13,6 +13,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from kesu.accounts.audit import record_audit
+from kesu.accounts.service import Actor
 from kesu.clock import Clock
 from kesu.errors import InvalidInput, NotFound
 from kesu.seeds.loader import read_seed
@@ -139,8 +141,10 @@ def save_rule(
     is_active: bool = True,
     note: str = "",
     rule_id: int | None = None,
+    actor: Actor | None = None,
 ) -> KeywordRule:
-    """Creates a rule, or replaces rule ``rule_id``; every field is checked before writing."""
+    """Creates a rule, or replaces rule ``rule_id``; every field is checked before writing.
+    With ``actor`` (an admin's edit, not the seed) the change is audited."""
     target = resolve_category(session, category)
     include_words = _checked_words(include, "include", required=True)
     exclude_words = _checked_words(exclude or [], "exclude", required=False)
@@ -164,14 +168,29 @@ def save_rule(
     rule.note = note
     rule.updated_at = now
     session.flush()
+    if actor is not None:
+        action = "triage_rule.update" if rule_id is not None else "triage_rule.create"
+        record_audit(session, clock, actor, action, "triage_rule", rule.id, _audited(rule))
     config_cache.clear()
     return rule
 
 
-def delete_rule(session: Session, rule_id: int) -> None:
-    session.delete(get_rule(session, rule_id))
+def delete_rule(
+    session: Session, rule_id: int, *, clock: Clock | None = None, actor: Actor | None = None
+) -> None:
+    rule = get_rule(session, rule_id)
+    if clock is not None and actor is not None:
+        record_audit(
+            session, clock, actor, "triage_rule.delete", "triage_rule", rule_id, _audited(rule)
+        )
+    session.delete(rule)
     session.flush()
     config_cache.clear()
+
+
+def _audited(rule: KeywordRule) -> dict[str, Any]:
+    keys = ("category_id", "include", "exclude", "weight", "is_active", "note")
+    return {key: getattr(rule, key) for key in keys}
 
 
 def _checked_words(words: list[str], field: str, *, required: bool) -> list[str]:
@@ -182,6 +201,8 @@ def _checked_words(words: list[str], field: str, *, required: bool) -> list[str]
         raise InvalidInput(
             f"{field} 最多 {MAX_WORDS} 个词 (at most {MAX_WORDS} words)", field=field
         )
+    if any(not ch.isprintable() for w in clean for ch in w):
+        raise InvalidInput(f"{field} 含有控制字符 (control characters)", field=field)
     too_long = [w for w in clean if len(w) > MAX_WORD_LENGTH]
     if too_long:
         raise InvalidInput(

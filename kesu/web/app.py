@@ -96,9 +96,10 @@ def _include_automation(app: FastAPI) -> None:
     from kesu.routing.api import router as routing_api
     from kesu.sla.api import router as sla_api
     from kesu.tasks.api import router as tasks_api
+    from kesu.triage.api import router as triage_api
     from kesu.triage.similar_api import router as similar_api
 
-    for router in (routing_api, sla_api, notify_api, tasks_api, similar_api):
+    for router in (routing_api, sla_api, notify_api, tasks_api, similar_api, triage_api):
         app.include_router(router)
 
 

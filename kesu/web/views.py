@@ -30,6 +30,7 @@ def routers() -> list[APIRouter]:
     from kesu.notify import views as notify
     from kesu.routing import views as routing
     from kesu.taxonomy import views as taxonomy
+    from kesu.triage import views as triage
 
     # intake first: its /complaints/new must win over /complaints/{ref}.
     return [
@@ -38,6 +39,7 @@ def routers() -> list[APIRouter]:
         accounts.router,
         taxonomy.router,
         routing.router,
+        triage.router,
         notify.router,
         router,
     ]
