@@ -134,6 +134,9 @@ class Segmenter:
         self._lock = threading.Lock()
 
 
+# Each word set's tokenizer holds its own copy of jieba's dictionary (about 60 MB), and an
+# admin's user-dictionary edit makes a new set: keep only the few most recently used.
+MAX_SEGMENTERS = 4
 _segmenters: dict[frozenset[str], Segmenter] = {}
 _segmenters_lock = threading.Lock()
 
@@ -143,9 +146,13 @@ def get_segmenter(extra_words: Iterable[str] = ()) -> Segmenter:
     words = list(extra_words)
     key = frozenset(normalize(w) for w in words)
     with _segmenters_lock:
-        if key not in _segmenters:
-            _segmenters[key] = Segmenter(words)
-        return _segmenters[key]
+        segmenter = _segmenters.pop(key, None)
+        if segmenter is None:
+            segmenter = Segmenter(words)
+        _segmenters[key] = segmenter  # most recently used last
+        while len(_segmenters) > MAX_SEGMENTERS:
+            del _segmenters[next(iter(_segmenters))]
+        return segmenter
 
 
 def tokenize(text: str, *, extra_words: Iterable[str] = (), hmm: bool = True) -> list[str]:

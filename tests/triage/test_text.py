@@ -82,3 +82,15 @@ def test_keywords_of_empty_or_stopword_text():
     assert extract_keywords("") == []
     assert extract_keywords("的了吗") == []
     assert extract_keywords("漏水", top_k=0) == []
+
+
+def test_only_a_few_segmenters_are_kept():
+    """Each word set's tokenizer carries jieba's whole dictionary: old sets are dropped."""
+    from kesu.triage import text
+
+    first = get_segmenter(["旧词甲"])
+    assert get_segmenter(["旧词甲"]) is first
+    for i in range(text.MAX_SEGMENTERS):
+        get_segmenter([f"新词{i}"])
+    assert len(text._segmenters) == text.MAX_SEGMENTERS
+    assert get_segmenter(["旧词甲"]) is not first  # evicted, built again (lazily)
