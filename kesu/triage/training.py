@@ -252,7 +252,13 @@ def fit_candidate(examples: Sequence[Example]) -> Candidate:
         texts += [example.text] * copies
         targets += [example.label] * copies
     started = time.perf_counter()
-    classifier = TextClassifier(ClassifierConfig()).fit(texts, targets)
+    try:
+        classifier = TextClassifier(ClassifierConfig()).fit(texts, targets)
+    except ValueError as exc:  # scikit-learn: e.g. "empty vocabulary" (texts of symbols only)
+        raise InvalidInput(
+            f"训练数据中没有可学习的文字 (nothing to learn from the texts: {exc})",
+            field="examples",
+        ) from None
     return Candidate(classifier, train, test, skipped, round(time.perf_counter() - started, 2))
 
 

@@ -287,3 +287,12 @@ def test_a_complaints_triage_is_for_those_who_may_see_it(client, agent, lead, ma
     )
     assert assigned.status_code == 200, assigned.text
     assert client.get(url, headers=outsider).status_code == 404  # another team's complaint
+
+
+def test_texts_with_nothing_to_learn_are_a_422_not_a_500(client, admin, agent):
+    paths = ["物流服务/配送延误/超时未送达", "售后支持/维修/维修周期长"]
+    for i in range(4):
+        new_complaint(client, agent, content="\u200b", category=paths[i % 2], order_no=f"Z{i}")
+    response = client.post("/api/v1/triage/models/train", headers=admin)
+    assert response.status_code == 422, response.text
+    assert response.json()["field"] == "examples"
