@@ -17,7 +17,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import CompoundSelect, Select, bindparam, delete, insert, select, union_all, update
+from sqlalchemy import TextClause, delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from kesu.accounts.models import User
@@ -39,6 +39,7 @@ CANDIDATES_PER_TERM = 100  # newest index rows read per keyword (per category an
 RESCORED = 50  # best candidates whose score is recomputed from all their matching rows
 MIN_SCORE = 0.05  # below this, one common word in common: not a similar case
 MAX_TERM_CHARS = 32  # similar_terms.term is VARCHAR(32)
+CATEGORY_INDEX = "ix_similar_terms_category_id_term"  # (category_id, term, complaint_id)
 
 
 @dataclass(frozen=True)
@@ -173,6 +174,8 @@ def on_event(session: Session, clock: Clock, complaint: Complaint, event: Compla
     elif event.kind in (EventKind.reopened, EventKind.merged_into):
         unindex(session, complaint.id)
     elif event.kind == EventKind.updated and is_indexed_stage(session, complaint.stage):
+        if complaint.merged_into_id is not None:
+            return  # a merged duplicate stays out of the index
         changes = data.get("changes") or {}
         if "title" in changes:
             index_complaint(session, complaint)
@@ -187,26 +190,32 @@ def on_event(session: Session, clock: Clock, complaint: Complaint, event: Compla
 # ---- the query ---------------------------------------------------------------------------
 
 
-def _newest(term: str, in_category: bool) -> Select[int, str, float, int | None]:
-    """The newest index rows of one term (bound parameter ``term``): in the category
-    ``category`` (index (category_id, term, complaint_id)) or in all of them (the primary
-    key (term, complaint_id))."""
-    columns = (SimilarTerm.complaint_id, SimilarTerm.term, SimilarTerm.weight)
-    query = select(*columns, SimilarTerm.category_id).where(SimilarTerm.term == bindparam(term))
+def _newest(i: int, in_category: bool, sqlite: bool) -> str:
+    """The newest index rows of keyword ``:t<i>``: in category ``:category`` (index
+    (category_id, term, complaint_id)) or in all of them (primary key (term, complaint_id))."""
+    table, where, alias = "similar_terms", f"term = :t{i}", f"n{i}"
     if in_category:
-        query = query.where(SimilarTerm.category_id == bindparam("category"))
-    return query.order_by(SimilarTerm.complaint_id.desc()).limit(CANDIDATES_PER_TERM)
+        where, alias = where + " AND category_id = :category", alias + "c"
+        if sqlite:
+            # Else SQLite's planner walks the term's rows in every category (the primary key)
+            # and filters them: thousands of rows for a common word in a small category.
+            table += f" INDEXED BY {CATEGORY_INDEX}"
+    return (
+        f"SELECT * FROM (SELECT complaint_id, term, weight, category_id FROM {table} "
+        f"WHERE {where} ORDER BY complaint_id DESC LIMIT {CANDIDATES_PER_TERM}) AS {alias}"
+    )
 
 
-@lru_cache(maxsize=2 * QUERY_TERMS)
-def _candidate_statement(terms: int, in_category: bool) -> CompoundSelect[Any]:
-    """One statement for all keywords (one round trip), built once per shape."""
+@lru_cache(maxsize=4 * QUERY_TERMS)
+def _candidate_statement(terms: int, in_category: bool, sqlite: bool) -> TextClause:
+    """One statement for all keywords (one round trip), built once per shape. Plain SQL:
+    SQLAlchemy cannot write SQLite's ``INDEXED BY``."""
     parts = []
     for i in range(terms):
         if in_category:
-            parts.append(_newest(f"t{i}", in_category=True).subquery())
-        parts.append(_newest(f"t{i}", in_category=False).subquery())
-    return union_all(*(select(part) for part in parts))
+            parts.append(_newest(i, True, sqlite))
+        parts.append(_newest(i, False, sqlite))
+    return text("\nUNION ALL\n".join(parts))
 
 
 def _candidates(
@@ -214,7 +223,8 @@ def _candidates(
 ) -> tuple[dict[int, float], dict[int, bool]]:
     """Partial scores of the complaints found among the newest rows of each keyword."""
     category = complaint.category_id
-    statement = _candidate_statement(len(query), category is not None)
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    statement = _candidate_statement(len(query), category is not None, sqlite)
     params: dict[str, Any] = {f"t{i}": term for i, term in enumerate(query)}
     params["category"] = category
     seen: dict[tuple[int, str], float] = {}
