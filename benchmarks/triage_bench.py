@@ -104,7 +104,11 @@ def main() -> None:
     similar_ms: list[float] = []
     found: list[int] = []
     for n, text in enumerate(texts):
-        body = {"channel": "web", "content": text, "customer": {"name": "测试", "phone": "13900000000"}}
+        body = {
+            "channel": "web",
+            "content": text,
+            "customer": {"name": "测试", "phone": "13900000000"},
+        }
         with db.session() as session:
             complaint, _ = registration.create_complaint(
                 session, clock, SYSTEM, ComplaintCreate.model_validate(body)
