@@ -227,9 +227,18 @@ def _candidates(
     statement = _candidate_statement(len(query), category is not None, sqlite)
     params: dict[str, Any] = {f"t{i}": term for i, term in enumerate(query)}
     params["category"] = category
+    if not sqlite:
+        # PostgreSQL thinks a (category, term) pair has a handful of rows (the two are
+        # correlated), so it would read all of them with a bitmap scan and sort; the
+        # backward index scan reads 100. Only for this statement (measured 7.5 → 1.6 ms at
+        # 100,000 complaints).
+        session.execute(text("SET LOCAL enable_bitmapscan = off"))
+    rows = session.execute(statement, params).all()
+    if not sqlite:
+        session.execute(text("RESET enable_bitmapscan"))
     seen: dict[tuple[int, str], float] = {}
     same: dict[int, bool] = {}
-    for complaint_id, term, weight, category_id in session.execute(statement, params).all():
+    for complaint_id, term, weight, category_id in rows:
         seen[(complaint_id, term)] = weight
         same[complaint_id] = category_id is not None and category_id == category
     scores: dict[int, float] = {}
