@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -22,29 +23,60 @@ from kesu.triage.text import DATA_DIR, Segmenter, get_segmenter
 SENTIMENT_LEXICON_PATH = DATA_DIR / "sentiment_lexicon.toml"
 # How far back (in characters) a negation word flips a polarity word: 不太好吃, 没有想象中好.
 NEGATION_WINDOW = 3
+# Tokens made only of these end a negation scope (the text is normalised: ，→ ,).
+_SCOPE_END = ",.!?;:~…、。！？；："
 
 
 class WordAnalyzer:
     """jieba tokens of normalised text, for `TfidfVectorizer(analyzer=WordAnalyzer())`.
 
     HMM is off: twice as fast, and the character n-grams beside it cover unknown words.
+    With `mark_negation`, every token after a negation word (the lexicon's `negation` table)
+    up to the next punctuation gets a "!" prefix: in "不 太 好吃" the model sees "!好吃", a
+    feature of its own, so "不…好吃" no longer counts as praise (Das & Chen's negation
+    tagging; +0.002 complaint F1 in leave-one-product-line-out cross-validation).
     """
 
-    def __init__(self, extra_words: Iterable[str] = ()) -> None:
+    def __init__(self, extra_words: Iterable[str] = (), mark_negation: bool = False) -> None:
         self.extra_words = tuple(extra_words)
+        self.mark_negation = mark_negation
         self._segmenter: Segmenter | None = None
 
     def __call__(self, text: str) -> list[str]:
         if self._segmenter is None:
             self._segmenter = get_segmenter(self.extra_words)
-        return self._segmenter.cut(text, hmm=False)
+        tokens = self._segmenter.cut(text, hmm=False)
+        return mark_negation_scope(tokens) if self.mark_negation else tokens
 
     def __getstate__(self) -> dict[str, object]:
-        return {"extra_words": self.extra_words}
+        return {"extra_words": self.extra_words, "mark_negation": self.mark_negation}
 
-    def __setstate__(self, state: dict[str, tuple[str, ...]]) -> None:
+    def __setstate__(self, state: dict[str, Any]) -> None:
         self.extra_words = tuple(state["extra_words"])
+        # Models saved before negation marking existed have no such key.
+        self.mark_negation = bool(state.get("mark_negation", False))
         self._segmenter = None
+
+
+def mark_negation_scope(tokens: list[str]) -> list[str]:
+    """["不", "太", "好吃", ",", "推荐"] → ["不", "!太", "!好吃", ",", "推荐"]."""
+    negations = _negation_words()
+    marked = []
+    negated = False
+    for token in tokens:
+        if not token.strip(_SCOPE_END):
+            negated = False
+        elif token in negations:
+            negated = True
+        elif negated:
+            token = "!" + token
+        marked.append(token)
+    return marked
+
+
+@lru_cache(maxsize=1)
+def _negation_words() -> frozenset[str]:
+    return frozenset(load_sentiment_lexicon().get("negation", {}))
 
 
 class PolarityFeatures(TransformerMixin, BaseEstimator):

@@ -25,15 +25,17 @@ class NBLinearSVC(ClassifierMixin, BaseEstimator):
         self.alpha = alpha  # additive smoothing of the feature counts
         self.class_weight = class_weight
 
-    def fit(self, X: Any, y: Any) -> NBLinearSVC:
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> NBLinearSVC:
         X = sp.csr_matrix(X)
         labels = np.asarray(y)
+        weights = np.ones(len(labels)) if sample_weight is None else np.asarray(sample_weight)
         self.classes_ = np.unique(labels)
         self.ratio_: np.ndarray | None = None
         if len(self.classes_) == 2:
-            self.ratio_ = self._log_count_ratio(X, labels == self.classes_[1])
+            self.ratio_ = self._log_count_ratio(X, labels == self.classes_[1], weights)
             X = self._scale(X)
-        self.svm_ = LinearSVC(C=self.C, class_weight=self.class_weight).fit(X, labels)
+        svm = LinearSVC(C=self.C, class_weight=self.class_weight)
+        self.svm_ = svm.fit(X, labels, sample_weight=sample_weight)
         return self
 
     def decision_function(self, X: Any) -> np.ndarray:
@@ -42,11 +44,14 @@ class NBLinearSVC(ClassifierMixin, BaseEstimator):
     def predict(self, X: Any) -> np.ndarray:
         return np.asarray(self.svm_.predict(self._scale(sp.csr_matrix(X))))
 
-    def _log_count_ratio(self, X: sp.csr_matrix, positive: np.ndarray) -> np.ndarray:
+    def _log_count_ratio(
+        self, X: sp.csr_matrix, positive: np.ndarray, weights: np.ndarray
+    ) -> np.ndarray:
+        """Each text counts its weight: a doubled weight is a text seen twice."""
         present = X.copy()
         present.data = (present.data > 0).astype(np.float64)
-        p = self.alpha + np.asarray(present[positive].sum(axis=0)).ravel()
-        q = self.alpha + np.asarray(present[~positive].sum(axis=0)).ravel()
+        p = self.alpha + np.asarray(weights[positive] @ present[positive]).ravel()
+        q = self.alpha + np.asarray(weights[~positive] @ present[~positive]).ravel()
         return np.asarray(np.log((p / p.sum()) / (q / q.sum())))
 
     def _scale(self, X: sp.csr_matrix) -> sp.csr_matrix:
