@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from kesu.triage.classifier import TextClassifier
 
 HELD_OUT_SHARE = 0.2
-CORRECTION_WEIGHT = 3  # a corrected complaint counts this many times in training
+CORRECTION_WEIGHT = 3.0  # a corrected complaint weighs this much more in training
 DEFAULT_LIMIT = 50_000  # newest classified complaints used for training
 COMPLAINT_LABEL = "complaint"
 OTHER_LABEL = "other"
@@ -245,15 +245,12 @@ def fit_candidate(examples: Sequence[Example]) -> Candidate:
             f"examples each; got {len(examples)} examples)",
             field="examples",
         )
-    texts: list[str] = []
-    targets: list[str] = []
-    for example in train:
-        copies = CORRECTION_WEIGHT if example.corrected else 1
-        texts += [example.text] * copies
-        targets += [example.label] * copies
+    texts = [example.text for example in train]
+    targets = [example.label for example in train]
+    weights = [CORRECTION_WEIGHT if example.corrected else 1.0 for example in train]
     started = time.perf_counter()
     try:
-        classifier = TextClassifier(ClassifierConfig()).fit(texts, targets)
+        classifier = TextClassifier(ClassifierConfig()).fit(texts, targets, sample_weight=weights)
     except ValueError as exc:  # scikit-learn: e.g. "empty vocabulary" (texts of symbols only)
         raise InvalidInput(
             f"训练数据中没有可学习的文字 (nothing to learn from the texts: {exc})",
