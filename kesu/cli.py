@@ -22,11 +22,13 @@ token_app = typer.Typer(help="API tokens", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
-app.add_typer(triage_app, name="triage", help="Chinese NLP: evaluate classifiers, keywords, risk")
+app.add_typer(triage_app, name="triage", help="Chinese NLP: models, evaluation, keywords, risk")
 console = Console()
 # `kesu demo` starts SLA clocks for the open complaints it made, up to this many (one
 # complaint at a time; a million would take a while: use the worker benchmark's bulk setup).
 BACKFILL_LIMIT = 50_000
+# …and stores the triage of each complaint (about 4 ms each) up to this many.
+TRIAGE_BACKFILL_LIMIT = 5_000
 
 
 def _database() -> Database:
@@ -216,15 +218,16 @@ def demo(
 
         clocked = backfill(database, SystemClock())
         console.print(f"SLA clocks for {clocked} open complaints")
-    _train_demo_model(database)
+    _triage_demo(database, made)
     console.print(
         f"{made} complaints in {elapsed:.1f}s; staff password: {demo_data.DEMO_PASSWORD} "
         "(users: admin, manager, lead_service, agent_service_1 …)"
     )
 
 
-def _train_demo_model(database: Database) -> None:
-    """A first category model, so the demo shows the model's suggestions beside the rules'."""
+def _triage_demo(database: Database, made: int) -> None:
+    """A first category model, so the demo shows the model's suggestions beside the rules',
+    and (for small demos) the stored triage of every demo complaint."""
     from kesu.errors import InvalidInput
     from kesu.triage.training import train_categories_from_database
 
@@ -239,6 +242,10 @@ def _train_demo_model(database: Database) -> None:
         f"triage model v{outcome.model.version}: macro-F1 {outcome.macro_f1:.2f} on "
         f"{outcome.n_test} held-out demo complaints"
     )
+    if made <= TRIAGE_BACKFILL_LIMIT:
+        from kesu.triage.service import backfill
+
+        console.print(f"triage stored for {backfill(database, SystemClock())} demo complaints")
 
 
 if __name__ == "__main__":

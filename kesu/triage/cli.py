@@ -16,7 +16,7 @@ from kesu.errors import InvalidInput
 from kesu.migrate import is_empty
 from kesu.triage.emotion import assess
 from kesu.triage.registry import ModelKind, list_models
-from kesu.triage.service import analyze
+from kesu.triage.service import analyze, backfill
 from kesu.triage.text import extract_keywords
 from kesu.triage.training import (
     DEFAULT_LIMIT,
@@ -153,6 +153,17 @@ def train_command(
         f"({outcome.n_corrections} corrected) — {verdict}"
     )
     typer.echo(json.dumps(outcome.as_dict(), ensure_ascii=False))
+
+
+@app.command("backfill")
+def backfill_command(
+    limit: Annotated[int | None, typer.Option(help="At most this many complaints.")] = None,
+) -> None:
+    """Store the triage (keywords, emotion, risk, suggestions) of complaints that have none:
+    imported ones, or those from before triage. Changes nothing on the complaints."""
+    db = _database()
+    done = backfill(db, SystemClock(), limit=limit)
+    typer.echo(f"triaged {done} complaints")
 
 
 @app.command("models")

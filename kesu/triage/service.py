@@ -21,6 +21,7 @@ from kesu.complaints import timeline
 from kesu.complaints.enums import ActorKind, EventKind
 from kesu.complaints.models import Complaint, ComplaintEvent
 from kesu.config import get_settings
+from kesu.db import Database
 from kesu.taxonomy import cache as config_cache
 from kesu.taxonomy.enums import SEVERITY_RANK, Severity
 from kesu.taxonomy.models import Category
@@ -182,10 +183,7 @@ def triage_complaint(session: Session, clock: Clock, complaint: Complaint) -> Tr
         anger=analysis.emotion.anger,
         urgency=analysis.emotion.urgency,
         risk_level=risk,
-        risk_signals=[
-            {"word": s.word, "category": s.category, "weight": s.weight}
-            for s in analysis.emotion.risk_signals
-        ],
+        risk_signals=_signals(analysis),
         suggestions=[s.as_dict() for s in analysis.suggestions],
         applied_source=applied_source,
         applied_confidence=applied_confidence,
@@ -267,3 +265,52 @@ def record_correction(
     )
     session.add(correction)
     return correction
+
+
+def backfill(db: Database, clock: Clock, batch: int = 500, limit: int | None = None) -> int:
+    """Stores the triage of complaints that have none (imported, or from before triage), in
+    batches. Only records what triage reads — keywords, emotion, risk, suggestions — and
+    changes nothing on the complaints themselves. Returns how many were done."""
+    done = 0
+    last_id = 0
+    while limit is None or done < limit:
+        size = batch if limit is None else min(batch, limit - done)
+        with db.session() as session:
+            rows = session.execute(
+                select(Complaint.id, Complaint.title, Complaint.content)
+                .outerjoin(TriageResult, TriageResult.complaint_id == Complaint.id)
+                .where(TriageResult.complaint_id.is_(None), Complaint.id > last_id)
+                .order_by(Complaint.id)
+                .limit(size)
+            ).all()
+            if not rows:
+                break
+            now = clock.now()
+            for complaint_id, title, content in rows:
+                analysis = analyze(session, complaint_text(title, content))
+                session.add(
+                    TriageResult(
+                        complaint_id=complaint_id,
+                        keywords=[[k.word, k.weight] for k in analysis.keywords],
+                        anger=analysis.emotion.anger,
+                        urgency=analysis.emotion.urgency,
+                        risk_level=analysis.emotion.risk_level,
+                        risk_signals=_signals(analysis),
+                        suggestions=[s.as_dict() for s in analysis.suggestions],
+                        applied_source=None,
+                        applied_confidence=None,
+                        model_id=analysis.model_id,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+            last_id = rows[-1][0]
+            done += len(rows)
+    return done
+
+
+def _signals(analysis: Analysis) -> list[dict[str, Any]]:
+    return [
+        {"word": s.word, "category": s.category, "weight": s.weight}
+        for s in analysis.emotion.risk_signals
+    ]

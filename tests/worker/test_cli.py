@@ -57,3 +57,24 @@ def test_demo_data_gets_clocks_without_paging_anyone_about_the_past(configured):
     assert result.exit_code == 0, result.output
     with configured.session(write=False) as session:
         assert (session.scalar(select(func.count()).select_from(SlaAlert)) or 0) < 5
+
+
+def test_demo_data_gets_a_triage_model_and_stored_triage(configured):
+    from sqlalchemy import func, select
+
+    from kesu.complaints.models import Complaint
+    from kesu.triage.cli import app as triage_cli
+    from kesu.triage.models import TriageModel, TriageResult
+
+    result = CliRunner().invoke(cli.app, ["demo", "--complaints", "300", "--days", "20"])
+    assert result.exit_code == 0, result.output
+    assert "triage model v1" in result.output
+    with configured.session(write=False) as session:
+        complaints = session.scalar(select(func.count()).select_from(Complaint))
+        triaged = session.scalar(select(func.count()).select_from(TriageResult))
+        model = session.scalar(select(TriageModel))
+        assert model is not None and model.status == "active" and model.trained_by == "demo"
+    assert triaged == complaints
+    # nothing left to backfill
+    result = CliRunner().invoke(triage_cli, ["backfill"])
+    assert result.exit_code == 0 and "triaged 0 complaints" in result.output
