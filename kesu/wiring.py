@@ -16,8 +16,10 @@ def install() -> None:
     from kesu.routing import engine as routing_engine
     from kesu.sla import service as sla_service
     from kesu.triage import service as triage_service
+    from kesu.triage import similar
 
     events.subscribe(triage_service.on_event)
     events.subscribe(routing_engine.on_event)
     events.subscribe(sla_service.on_event)
     events.subscribe(notify_listeners.on_event)
+    events.subscribe(similar.on_event)  # the similar-case index of resolved complaints

@@ -166,6 +166,14 @@ def backfill_command(
     typer.echo(f"triaged {done} complaints")
 
 
+@app.command("reindex")
+def reindex_command() -> None:
+    """Rebuild the similar-case index of resolved and closed complaints (after an import)."""
+    from kesu.triage.similar import rebuild
+
+    typer.echo(f"indexed {rebuild(_database())} resolved complaints")
+
+
 @app.command("models")
 def models_command() -> None:
     """List the model versions with their held-out scores, as JSON lines."""

@@ -140,15 +140,14 @@ def rebuild(db: Database, batch: int = 1000) -> int:
             if not complaints:
                 return indexed
             ids = [c.id for c in complaints]
-            stored: dict[int, list[Any]] = dict(
-                session.execute(
+            stored: dict[int, list[Any]] = {
+                complaint_id: keywords
+                for complaint_id, keywords in session.execute(
                     select(TriageResult.complaint_id, TriageResult.keywords).where(
                         TriageResult.complaint_id.in_(ids)
                     )
                 )
-                .tuples()
-                .all()
-            )
+            }
             rows = []
             for c in complaints:
                 weights = _vector(c, stored.get(c.id), INDEX_TERMS)

@@ -8,8 +8,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from kesu.complaints import events
-from kesu.triage import similar
 from kesu.triage.models import SimilarTerm
 from tests.complaints.helpers import move, new_complaint
 from tests.web.conftest import HTML, login
@@ -25,12 +23,6 @@ TO_RATING = [
     ("feedback", {"measures": "已通知产线加强检测"}),
     ("rating", {"result": "新手表已签收，开机正常"}),
 ]
-
-
-@pytest.fixture(autouse=True)
-def index_listener() -> None:
-    """kesu.wiring subscribes ``similar.on_event``; subscribing here too is harmless."""
-    events.subscribe(similar.on_event)
 
 
 def resolve(client: TestClient, headers: dict[str, str], complaint: dict[str, Any]) -> Any:

@@ -83,3 +83,10 @@ def test_analyze_uses_the_database_rules(cli_db):
     paths = [s["path"] for s in analysis["suggestions"]]
     assert "账务/扣费异常/重复扣费" in paths and "物流服务/丢件错件/包裹丢失" in paths
     assert analysis["tokens"] and analysis["keywords"]
+
+
+def test_reindex_and_backfill_on_an_empty_database(cli_db):
+    result = runner.invoke(app, ["reindex"])
+    assert result.exit_code == 0 and "indexed 0 resolved complaints" in result.output
+    result = runner.invoke(app, ["backfill"])
+    assert result.exit_code == 0 and "triaged 0 complaints" in result.output
