@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     base_url: str = "http://127.0.0.1:8000"
     # Requests larger than this are refused with 413 before they are read.
     max_body_bytes: int = 1_048_576
+    # …except file uploads (a complaint history to train triage on).
+    max_upload_bytes: int = 20_971_520
     default_locale: str = "zh_CN"
     page_size_default: int = 50
     page_size_max: int = 200

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, File, Form, Path, Query, UploadFile, status
 from sqlalchemy.orm import Session
 
 from kesu.accounts.roles import Permission
@@ -136,6 +136,34 @@ def train(db: DatabaseDep, user: UserW, clock: ClockDep) -> dict[str, Any]:
     # Reads the examples, trains outside any transaction, then stores the version in a short
     # write transaction of its own: a minute of training never holds the write lock.
     outcome = training.train_categories_from_database(db, clock, trained_by=user.label)
+    return outcome.as_dict()
+
+
+@router.post("/triage/models/import")
+def import_history(
+    db: DatabaseDep,
+    user: UserW,
+    clock: ClockDep,
+    file: Annotated[UploadFile, File(description="CSV (UTF-8) or .xlsx of past complaints")],
+    kind: Annotated[ModelKind, Form()] = ModelKind.category,
+    text_column: Annotated[str, Form(min_length=1, max_length=64)] = "text",
+    label_column: Annotated[str, Form(min_length=1, max_length=64)] = "label",
+    complaint_label: Annotated[str, Form(min_length=1, max_length=64)] = "0",
+) -> dict[str, Any]:
+    """Trains a version from an exported history: labels are category paths (or unique
+    category names); for ``kind=detection``, ``complaint_label`` marks the complaints."""
+    require(user, Permission.admin)
+    outcome = training.train_from_upload(
+        db,
+        clock,
+        filename=file.filename or "",
+        data=file.file.read(),
+        kind=kind,
+        text_column=text_column,
+        label_column=label_column,
+        complaint_label=complaint_label,
+        trained_by=user.label,
+    )
     return outcome.as_dict()
 
 

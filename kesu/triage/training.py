@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import csv
 import random
+import tempfile
 import time
+import zipfile
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -400,3 +402,47 @@ def retrain_if_due(db: Database, clock: Clock, threshold: int) -> TrainOutcome |
         if count_pending_corrections(session) < threshold:
             return None
     return train_categories_from_database(db, clock, trained_by="worker")
+
+
+UPLOAD_SUFFIXES = (".csv", ".xlsx")
+
+
+def train_from_upload(
+    db: Database,
+    clock: Clock,
+    *,
+    filename: str,
+    data: bytes,
+    kind: ModelKind,
+    text_column: str,
+    label_column: str,
+    complaint_label: str = "0",
+    trained_by: str,
+) -> TrainOutcome:
+    """Trains a version from an uploaded CSV (UTF-8) or Excel file of past complaints: category
+    paths as labels, or for ``detection`` the label value meaning "a complaint"."""
+    suffix = Path(filename or "").suffix.lower()
+    if suffix not in UPLOAD_SUFFIXES:
+        raise InvalidInput("请上传 .csv 或 .xlsx 文件 (upload a .csv or .xlsx file)", field="file")
+    if not data:
+        raise InvalidInput("文件是空的 (the file is empty)", field="file")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"upload{suffix}"
+        path.write_bytes(data)
+        try:
+            if kind == ModelKind.detection:
+                examples = detection_examples_from_file(
+                    path, text_column, label_column, complaint_label
+                )
+            else:
+                with db.session(write=False) as session:
+                    examples = category_examples_from_file(session, path, text_column, label_column)
+        except UnicodeDecodeError:
+            raise InvalidInput(
+                "CSV 须为 UTF-8 编码 (the CSV must be UTF-8)", field="file"
+            ) from None
+        except (zipfile.BadZipFile, KeyError, OSError):
+            raise InvalidInput(
+                "无法读取这个 Excel 文件 (not a readable .xlsx file)", field="file"
+            ) from None
+    return train_model(db, clock, kind, examples, source=Path(filename).name, trained_by=trained_by)

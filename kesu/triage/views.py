@@ -11,7 +11,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
+from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from kesu.accounts.views import AdminR, AdminW
 from kesu.complaints.models import Complaint
@@ -82,6 +84,45 @@ def train(
     transaction of its own, and a page's write session would hold the lock meanwhile."""
     try:
         outcome = training.train_categories_from_database(db, clock, trained_by=user.label)
+    except KesuError as exc:
+        return _overview(request, session, error=exc, status_code=exc.status_code)
+    values = {"v": outcome.model.version, "f1": outcome.macro_f1}
+    if outcome.activated:
+        flash(request, _("已训练版本 %(v)s 并启用（宏 F1 %(f1).3f）") % values)
+    else:
+        flash(request, _("版本 %(v)s 未超过当前版本，未启用（宏 F1 %(f1).3f）") % values)
+    return redirect("/admin/triage")
+
+
+@router.post("/admin/triage/import")
+async def import_history(
+    request: Request,
+    form: CheckedForm,
+    db: DatabaseDep,
+    clock: ClockDep,
+    user: AdminR,
+    session: ReadSession,
+) -> Response:
+    """Trains a version from an uploaded file of past complaints (CSV or Excel)."""
+    upload = form.get("file")
+    if not isinstance(upload, StarletteUploadFile) or not upload.filename:
+        error = InvalidInput(_("请选择要上传的文件"), field="file")
+        return _overview(request, session, error=error, status_code=422)
+    data = await upload.read()
+    kind = registry.ModelKind.detection if text(form, "kind", 16) == "detection" else None
+    try:
+        outcome = await run_in_threadpool(
+            training.train_from_upload,
+            db,
+            clock,
+            filename=upload.filename,
+            data=data,
+            kind=kind or registry.ModelKind.category,
+            text_column=text(form, "text_column", 64) or "text",
+            label_column=text(form, "label_column", 64) or "label",
+            complaint_label=text(form, "complaint_label", 64) or "0",
+            trained_by=user.label,
+        )
     except KesuError as exc:
         return _overview(request, session, error=exc, status_code=exc.status_code)
     values = {"v": outcome.model.version, "f1": outcome.macro_f1}

@@ -25,6 +25,8 @@ from kesu.web import docs, errors
 from kesu.web.middleware import BodySizeLimit
 
 STATIC_DIR = Path(__file__).parent / "static"
+# Routes that take a file (an exported complaint history) larger than an ordinary request.
+UPLOAD_PATHS = ("/admin/triage/import", "/api/v1/triage/models/import")
 
 
 def _lifespan(threads: int) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
@@ -86,7 +88,12 @@ def create_app(
         https_only=settings.base_url.startswith("https"),
         max_age=12 * 3600,
     )
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        max_upload_bytes=settings.max_upload_bytes,
+        upload_paths=UPLOAD_PATHS,
+    )
     return app
 
 
