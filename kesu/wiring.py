@@ -18,6 +18,7 @@ def install() -> None:
     from kesu.triage import service as triage_service
     from kesu.triage import similar
 
+    events.subscribe_preparer(triage_service.prepare)
     events.subscribe(triage_service.on_event)
     events.subscribe(routing_engine.on_event)
     events.subscribe(sla_service.on_event)

@@ -87,12 +87,19 @@ def create_complaint(
     idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """Registers a complaint. A retry with the same ``Idempotency-Key`` returns the same one."""
+    require(user, Permission.complaint_read)
+    prepared = registration.prepare(db, body)  # triage's text work, before the write lock
     with db.session() as session:
-        require(user, Permission.complaint_read)
         scope = f"user:{user.id}"
         try:
             complaint, replayed = registration.create_complaint(
-                session, clock, actor_for(user), body, idempotency_key, idempotency_scope=scope
+                session,
+                clock,
+                actor_for(user),
+                body,
+                idempotency_key,
+                idempotency_scope=scope,
+                prepared=prepared,
             )
             session.commit()
         except IntegrityError:

@@ -9,7 +9,7 @@ with it. They must not do I/O: side effects go to the outbox. Other domains subs
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -17,10 +17,17 @@ from kesu.clock import Clock
 
 if TYPE_CHECKING:
     from kesu.complaints.models import Complaint, ComplaintEvent
+    from kesu.db import Database
 
 Listener = Callable[[Session, Clock, "Complaint", "ComplaintEvent"], None]
+# Work a listener can do on a new complaint's text before the write transaction starts
+# (classifying it, say): ``(db, title, content) → (key, result)``. Registration passes the
+# results to the listeners in ``session.info[PREPARED]``, so the write lock is held less long.
+Preparer = Callable[["Database", str, str], tuple[str, Any]]
+PREPARED = "kesu.intake_prepared"
 
 _listeners: list[Listener] = []
+_preparers: list[Preparer] = []
 _installed = False
 
 
@@ -29,12 +36,27 @@ def subscribe(listener: Listener) -> None:
         _listeners.append(listener)
 
 
-def publish(session: Session, clock: Clock, complaint: Complaint, event: ComplaintEvent) -> None:
+def subscribe_preparer(preparer: Preparer) -> None:
+    if preparer not in _preparers:
+        _preparers.append(preparer)
+
+
+def _install() -> None:
     global _installed
     if not _installed:
         _installed = True
         from kesu import wiring
 
         wiring.install()
+
+
+def prepare(db: Database, title: str, content: str) -> dict[str, Any]:
+    """Runs the preparers outside any transaction; their results by key."""
+    _install()
+    return dict(preparer(db, title, content) for preparer in list(_preparers))
+
+
+def publish(session: Session, clock: Clock, complaint: Complaint, event: ComplaintEvent) -> None:
+    _install()
     for listener in list(_listeners):
         listener(session, clock, complaint, event)

@@ -17,11 +17,12 @@ from sqlalchemy.orm import Session
 
 from kesu.accounts.service import Actor
 from kesu.clock import Clock
-from kesu.complaints import timeline
+from kesu.complaints import events, timeline
 from kesu.complaints.enums import EventKind
 from kesu.complaints.models import Complaint, Customer, IdempotencyKey, Stage
 from kesu.complaints.numbering import next_number
 from kesu.complaints.schemas import ComplaintCreate, CustomerIn
+from kesu.db import Database
 from kesu.errors import Conflict, InvalidInput
 from kesu.taxonomy.enums import SEVERITY_RANK, Severity
 from kesu.taxonomy.service import active_stages, resolve_category, validate_custom_fields
@@ -34,6 +35,12 @@ def request_fingerprint(payload: ComplaintCreate) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+def prepare(db: Database, data: ComplaintCreate) -> dict[str, Any]:
+    """The listeners' work on the text that can happen before the write transaction (see
+    ``events.Preparer``); pass the result to ``create_complaint(prepared=…)``."""
+    return events.prepare(db, data.title or _title_from(data.content), data.content)
+
+
 def create_complaint(
     session: Session,
     clock: Clock,
@@ -41,8 +48,11 @@ def create_complaint(
     data: ComplaintCreate,
     idempotency_key: str | None = None,
     idempotency_scope: str = "public",
+    prepared: dict[str, Any] | None = None,
 ) -> tuple[Complaint, bool]:
     """Registers a complaint. Returns ``(complaint, replayed)``; a retried key replays."""
+    if prepared:
+        session.info[events.PREPARED] = prepared
     fingerprint = request_fingerprint(data) if idempotency_key else ""
     if idempotency_key:
         previous = _replay(session, idempotency_scope, idempotency_key, fingerprint)

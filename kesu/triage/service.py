@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from kesu.accounts.service import Actor
 from kesu.clock import Clock
-from kesu.complaints import timeline
+from kesu.complaints import events, timeline
 from kesu.complaints.enums import ActorKind, EventKind
 from kesu.complaints.models import Complaint, ComplaintEvent
 from kesu.config import get_settings
@@ -36,6 +36,7 @@ from kesu.triage.training import COMPLAINT_LABEL, complaint_text
 TOP_K = 3
 KEYWORDS = 10
 TRIAGED = "triaged"  # timeline event kind
+PREPARED_KEY = "triage"
 # Risk level → the least severity a complaint gets: 媒体/监管/律师 … make it 严重 (重大 is
 # left to people: an incident, a safety case confirmed by the investigation).
 RISK_SEVERITY = {1: Severity.moderate, 2: Severity.serious, 3: Severity.serious}
@@ -156,9 +157,19 @@ def on_event(session: Session, clock: Clock, complaint: Complaint, event: Compla
             record_correction(session, clock, complaint, event, change)
 
 
+def prepare(db: Database, title: str, content: str) -> tuple[str, Any]:
+    """The analysis of a new complaint's text, before its write transaction (an
+    ``events.Preparer``): the slow part of triage then holds no lock."""
+    text = complaint_text(title, content)
+    with db.session(write=False) as session:
+        return PREPARED_KEY, (text, analyze(session, text))
+
+
 def triage_complaint(session: Session, clock: Clock, complaint: Complaint) -> TriageResult:
     """Classifies, scores and tags a new complaint (inside the intake transaction)."""
-    analysis = analyze(session, complaint_text(complaint.title, complaint.content))
+    text = complaint_text(complaint.title, complaint.content)
+    prepared = session.info.get(events.PREPARED, {}).get(PREPARED_KEY)
+    analysis = prepared[1] if prepared and prepared[0] == text else analyze(session, text)
     applied_source, applied_confidence = None, None
     threshold = get_settings().triage_apply_confidence
     if complaint.category_id is None and complaint.category is None:

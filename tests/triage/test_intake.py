@@ -288,3 +288,26 @@ def test_training_from_an_excel_file_of_past_complaints(db, clock, tmp_path):
         training.category_examples_from_file(session, path, "内容", "分类")
     with db.session(write=False) as session, pytest.raises(InvalidInput, match="no column"):
         training.category_examples_from_file(session, path, "text", "分类")
+
+
+def test_the_api_analyses_the_text_before_its_write_transaction(client, agent, db, monkeypatch):
+    """The slow part of triage runs once, outside the transaction that holds the write lock."""
+    calls: list[str] = []
+    original = service.analyze
+
+    def counting(session, text, **kwargs):
+        calls.append(text)
+        return original(session, text, **kwargs)
+
+    monkeypatch.setattr(service, "analyze", counting)
+    body = {
+        "channel": "api",
+        "customer": {"name": "王女士", "phone": "13700000000"},
+        "content": "被重复扣费了",
+    }
+    response = client.post("/api/v1/complaints", headers=agent, json=body)
+    assert response.status_code == 201, response.text
+    assert calls == ["被重复扣费了"]  # by the preparer; the listener reused its analysis
+    with db.session(write=False) as session:
+        result = session.get(TriageResult, response.json()["id"])
+        assert result is not None and result.applied_source == "rule"
