@@ -29,7 +29,14 @@ from kesu.config import Settings
 from kesu.errors import InvalidInput, KesuError, NotFound
 from kesu.taxonomy.service import active_form_fields, active_stages, category_tree
 from kesu.web.csrf import CheckedForm, text
-from kesu.web.deps import ClockDep, ReadSession, SettingsDep, WriteSession, actor_for
+from kesu.web.deps import (
+    ClockDep,
+    DatabaseDep,
+    ReadSession,
+    SettingsDep,
+    WriteSession,
+    actor_for,
+)
 from kesu.web.i18n import N_, locale_dependency
 from kesu.web.i18n import gettext as _
 from kesu.web.templating import flash, redirect, render
@@ -153,7 +160,9 @@ def submit_page(request: Request, session: ReadSession) -> Response:
 
 
 @router.post("/submit")
-def submit(request: Request, form: CheckedForm, session: WriteSession, clock: ClockDep) -> Response:
+def submit(
+    request: Request, form: CheckedForm, session: WriteSession, clock: ClockDep, db: DatabaseDep
+) -> Response:
     values = _values(form)
     fields = [f.code for f in active_form_fields(session) if f.public]
     try:
@@ -166,6 +175,7 @@ def submit(request: Request, form: CheckedForm, session: WriteSession, clock: Cl
             data,
             key,
             idempotency_scope="web-form",
+            prepared=registration.prepare(db, data),
         )
         session.commit()
     except KesuError as exc:
@@ -335,7 +345,12 @@ def new_page(request: Request, session: ReadSession, user: PageUserR) -> Respons
 
 @router.post("/complaints/new")
 def create(
-    request: Request, form: CheckedForm, session: WriteSession, clock: ClockDep, user: PageUserW
+    request: Request,
+    form: CheckedForm,
+    session: WriteSession,
+    clock: ClockDep,
+    user: PageUserW,
+    db: DatabaseDep,
 ) -> Response:
     values = _values(form)
     channel = values["channel"] if values["channel"] in STAFF_CHANNELS else Channel.phone.value
@@ -349,6 +364,7 @@ def create(
             data,
             values["form_key"][:255] or None,
             idempotency_scope=f"form:{user.id}",
+            prepared=registration.prepare(db, data),
         )
         session.commit()
     except KesuError as exc:
