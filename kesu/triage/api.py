@@ -12,7 +12,7 @@ from kesu.accounts.roles import Permission
 from kesu.complaints.access import get_complaint_for_user, require
 from kesu.errors import NotFound
 from kesu.taxonomy.models import Category
-from kesu.triage import lexicons, registry, rules, service, training
+from kesu.triage import history, lexicons, registry, rules, service, training
 from kesu.triage.lexicons import LexiconName
 from kesu.triage.registry import ModelKind
 from kesu.triage.schemas import (
@@ -153,7 +153,7 @@ def import_history(
     """Trains a version from an exported history: labels are category paths (or unique
     category names); for ``kind=detection``, ``complaint_label`` marks the complaints."""
     require(user, Permission.admin)
-    outcome = training.train_from_upload(
+    outcome = history.train_from_upload(
         db,
         clock,
         filename=file.filename or "",

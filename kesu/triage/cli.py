@@ -15,16 +15,11 @@ from kesu.db import Database
 from kesu.errors import InvalidInput
 from kesu.migrate import is_empty
 from kesu.triage.emotion import assess
+from kesu.triage.history import category_examples_from_file, detection_examples_from_file
 from kesu.triage.registry import ModelKind, list_models
 from kesu.triage.service import analyze, backfill
 from kesu.triage.text import extract_keywords
-from kesu.triage.training import (
-    DEFAULT_LIMIT,
-    category_examples_from_file,
-    detection_examples_from_file,
-    train_categories_from_database,
-    train_model,
-)
+from kesu.triage.training import DEFAULT_LIMIT, train_categories_from_database, train_model
 
 app = typer.Typer(
     help="Chinese NLP for complaints: train and list models, evaluate, analyze a text."

@@ -10,6 +10,7 @@ severity and the ``risk:N`` tag it sets.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -187,21 +188,8 @@ def triage_complaint(session: Session, clock: Clock, complaint: Complaint) -> Tr
     if risk:
         _raise_severity(complaint, RISK_SEVERITY[risk])
         complaint.tags = sorted({*complaint.tags, f"risk:{risk}"})
-    now = clock.now()
-    result = TriageResult(
-        complaint=complaint,
-        keywords=[[k.word, k.weight] for k in analysis.keywords],
-        anger=analysis.emotion.anger,
-        urgency=analysis.emotion.urgency,
-        risk_level=risk,
-        risk_signals=_signals(analysis),
-        suggestions=[s.as_dict() for s in analysis.suggestions],
-        applied_source=applied_source,
-        applied_confidence=applied_confidence,
-        model_id=analysis.model_id,
-        created_at=now,
-        updated_at=now,
-    )
+    result = _result_row(analysis, clock.now(), applied_source, applied_confidence)
+    result.complaint = complaint
     session.add(result)
     if applied_source in ("rule", "model") or risk:
         timeline.record(
@@ -298,30 +286,32 @@ def backfill(db: Database, clock: Clock, batch: int = 500, limit: int | None = N
                 break
             now = clock.now()
             for complaint_id, title, content in rows:
-                analysis = analyze(session, complaint_text(title, content))
-                session.add(
-                    TriageResult(
-                        complaint_id=complaint_id,
-                        keywords=[[k.word, k.weight] for k in analysis.keywords],
-                        anger=analysis.emotion.anger,
-                        urgency=analysis.emotion.urgency,
-                        risk_level=analysis.emotion.risk_level,
-                        risk_signals=_signals(analysis),
-                        suggestions=[s.as_dict() for s in analysis.suggestions],
-                        applied_source=None,
-                        applied_confidence=None,
-                        model_id=analysis.model_id,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                )
+                result = _result_row(analyze(session, complaint_text(title, content)), now)
+                result.complaint_id = complaint_id
+                session.add(result)
             last_id = rows[-1][0]
             done += len(rows)
     return done
 
 
-def _signals(analysis: Analysis) -> list[dict[str, Any]]:
-    return [
-        {"word": s.word, "category": s.category, "weight": s.weight}
-        for s in analysis.emotion.risk_signals
-    ]
+def _result_row(
+    analysis: Analysis,
+    now: datetime,
+    applied_source: str | None = None,
+    applied_confidence: float | None = None,
+) -> TriageResult:
+    """What is stored of an analysis (the caller sets the complaint)."""
+    data = analysis.as_dict()
+    return TriageResult(
+        keywords=data["keywords"],
+        anger=data["anger"],
+        urgency=data["urgency"],
+        risk_level=data["risk_level"],
+        risk_signals=data["risk_signals"],
+        suggestions=data["suggestions"],
+        applied_source=applied_source,
+        applied_confidence=applied_confidence,
+        model_id=analysis.model_id,
+        created_at=now,
+        updated_at=now,
+    )

@@ -30,6 +30,7 @@ def routers() -> list[APIRouter]:
     from kesu.notify import views as notify
     from kesu.routing import views as routing
     from kesu.taxonomy import views as taxonomy
+    from kesu.triage import config_views as triage_config
     from kesu.triage import views as triage
 
     # intake first: its /complaints/new must win over /complaints/{ref}.
@@ -40,6 +41,7 @@ def routers() -> list[APIRouter]:
         taxonomy.router,
         routing.router,
         triage.router,
+        triage_config.router,
         notify.router,
         router,
     ]

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from kesu.complaints.models import ComplaintEvent
 from kesu.config import Settings
 from kesu.errors import InvalidInput
-from kesu.triage import registry, service, training
+from kesu.triage import history, registry, service, training
 from kesu.triage.models import Correction, TriageModel, TriageResult
 from kesu.triage.registry import ModelKind
 from tests.flows import complaint, create, worker
@@ -275,7 +275,7 @@ def test_training_from_an_excel_file_of_past_complaints(db, clock, tmp_path):
     path = tmp_path / "history.xlsx"
     book.save(path)
     with db.session(write=False) as session:
-        examples = training.category_examples_from_file(session, path, "内容", "分类")
+        examples = history.category_examples_from_file(session, path, "内容", "分类")
     assert {e.label for e in examples} == {WRONG_CHARGE, LATE, SMELL}
     outcome = training.train_model(
         db, clock, ModelKind.category, examples, source=path.name, trained_by="test"
@@ -285,9 +285,9 @@ def test_training_from_an_excel_file_of_past_complaints(db, clock, tmp_path):
     sheet.append(["一条分类写错的投诉", "不存在的分类"])
     book.save(path)
     with db.session(write=False) as session, pytest.raises(InvalidInput, match="不存在的分类"):
-        training.category_examples_from_file(session, path, "内容", "分类")
+        history.category_examples_from_file(session, path, "内容", "分类")
     with db.session(write=False) as session, pytest.raises(InvalidInput, match="no column"):
-        training.category_examples_from_file(session, path, "text", "分类")
+        history.category_examples_from_file(session, path, "text", "分类")
 
 
 def test_the_api_analyses_the_text_before_its_write_transaction(client, agent, db, monkeypatch):
