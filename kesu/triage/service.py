@@ -60,7 +60,7 @@ class Analysis:
     keywords: list[Keyword]
     emotion: EmotionAssessment
     suggestions: list[Suggestion]
-    detection: Detection
+    detection: Detection | None  # None: not asked for (intake has no use for it)
     model_id: int | None
 
     def as_dict(self) -> dict[str, Any]:
@@ -76,15 +76,18 @@ class Analysis:
                 for s in self.emotion.risk_signals
             ],
             "suggestions": [s.as_dict() for s in self.suggestions],
-            "is_complaint": self.detection.is_complaint,
-            "complaint_confidence": round(self.detection.confidence, 4),
-            "detection_source": self.detection.source,
+            "is_complaint": self.detection.is_complaint if self.detection else None,
+            "complaint_confidence": round(self.detection.confidence, 4) if self.detection else None,
+            "detection_source": self.detection.source if self.detection else None,
             "model_id": self.model_id,
         }
 
 
-def analyze(session: Session, text: str, *, with_tokens: bool = False) -> Analysis:
-    """Everything triage makes of ``text``; reads configuration, writes nothing."""
+def analyze(
+    session: Session, text: str, *, with_tokens: bool = False, with_detection: bool = True
+) -> Analysis:
+    """Everything triage makes of ``text``; reads configuration, writes nothing. Intake
+    skips ``with_detection`` (a registered complaint is one; the detector is for posts)."""
     lex = lexicons.current(session)
     clean = normalize(text)
     keywords = extract_keywords(text, KEYWORDS, segmenter=lex.segmenter)
@@ -96,7 +99,7 @@ def analyze(session: Session, text: str, *, with_tokens: bool = False) -> Analys
         keywords=keywords,
         emotion=emotion,
         suggestions=suggestions,
-        detection=detect(session, text, emotion),
+        detection=detect(session, text, emotion) if with_detection else None,
         model_id=model_id,
     )
 
@@ -163,14 +166,18 @@ def prepare(db: Database, title: str, content: str) -> tuple[str, Any]:
     ``events.Preparer``): the slow part of triage then holds no lock."""
     text = complaint_text(title, content)
     with db.session(write=False) as session:
-        return PREPARED_KEY, (text, analyze(session, text))
+        return PREPARED_KEY, (text, _intake_analysis(session, text))
+
+
+def _intake_analysis(session: Session, text: str) -> Analysis:
+    return analyze(session, text, with_detection=False)
 
 
 def triage_complaint(session: Session, clock: Clock, complaint: Complaint) -> TriageResult:
     """Classifies, scores and tags a new complaint (inside the intake transaction)."""
     text = complaint_text(complaint.title, complaint.content)
     prepared = session.info.get(events.PREPARED, {}).get(PREPARED_KEY)
-    analysis = prepared[1] if prepared and prepared[0] == text else analyze(session, text)
+    analysis = prepared[1] if prepared and prepared[0] == text else _intake_analysis(session, text)
     applied_source, applied_confidence = None, None
     threshold = get_settings().triage_apply_confidence
     if complaint.category_id is None and complaint.category is None:
@@ -286,7 +293,8 @@ def backfill(db: Database, clock: Clock, batch: int = 500, limit: int | None = N
                 break
             now = clock.now()
             for complaint_id, title, content in rows:
-                result = _result_row(analyze(session, complaint_text(title, content)), now)
+                text = complaint_text(title, content)
+                result = _result_row(_intake_analysis(session, text), now)
                 result.complaint_id = complaint_id
                 session.add(result)
             last_id = rows[-1][0]
