@@ -52,9 +52,7 @@ bench: install-test
 	$(BIN)/python benchmarks/run.py
 
 i18n: install-test
-	$(BIN)/pybabel extract -F babel.cfg -o kesu/locale/messages.pot .
-	$(BIN)/pybabel update -i kesu/locale/messages.pot -d kesu/locale -D messages --no-fuzzy-matching
-	$(BIN)/pybabel compile -d kesu/locale -D messages
+	$(BIN)/python scripts/i18n.py sync
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache

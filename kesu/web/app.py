@@ -22,7 +22,7 @@ from kesu.config import Settings, get_settings
 from kesu.db import Database
 from kesu.taxonomy.api import router as taxonomy_api
 from kesu.web import docs, errors
-from kesu.web.middleware import BodySizeLimit
+from kesu.web.middleware import BodySizeLimit, RequestLocale
 
 STATIC_DIR = Path(__file__).parent / "static"
 # Routes that take a file (an exported complaint history) larger than an ordinary request.
@@ -94,6 +94,7 @@ def create_app(
         max_upload_bytes=settings.max_upload_bytes,
         upload_paths=UPLOAD_PATHS,
     )
+    app.add_middleware(RequestLocale)
     return app
 
 

@@ -1,11 +1,29 @@
-"""ASGI middleware: refuse oversize bodies before reading them."""
+"""ASGI middleware: the request's language for every route; refuse oversize bodies before reading them."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from kesu.web.i18n import use_locale
+
+
+class RequestLocale:
+    """Makes the caller's language current for every request, the JSON API included, so an
+    error or message is written in the caller's language only (``Accept-Language`` or the
+    ``lang`` cookie; Chinese by default). Sync routes see it: the thread pool copies the
+    context."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            use_locale(Request(scope))
+        await self.app(scope, receive, send)
 
 
 class BodyTooLarge(Exception):

@@ -1,0 +1,26 @@
+"""administration: SLA, calendars, endpoints, form fields, categories, agents
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-12-01 22:00:00
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+import kesu.db
+
+
+revision = '0007'
+down_revision = '0006'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
