@@ -28,6 +28,8 @@ class SlaCalendar(Base):
     code: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(128))
     config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The admin's note on each extra holiday / working day of ``config``: {"2026-12-24": "…"}.
+    day_notes: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=text("'{}'"))
     updated_at: Mapped[datetime]
 
 

@@ -19,8 +19,13 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    # Notes on the admin's extra holidays and working days of a calendar: {"2026-12-24": "…"}.
+    with op.batch_alter_table('sla_calendars') as batch:
+        batch.add_column(
+            sa.Column('day_notes', sa.JSON(), nullable=False, server_default=sa.text("'{}'"))
+        )
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table('sla_calendars') as batch:
+        batch.drop_column('day_notes')
