@@ -216,10 +216,9 @@ def _complaint(
 ) -> tuple[dict[str, Any], str]:
     """The complaint's row, and its text with the day count fixed (see _template_keywords)."""
     leaf = rng.choice(world.leaves)
-    level2 = leaf.path.split("/")[1]
     line = rng.choice(list(words.PRODUCTS))
     product = rng.choice(words.PRODUCTS[line])
-    phrase = rng.choice(words.PHRASES.get(level2, words.PHRASES["其他问题"]))
+    phrase = rng.choice(words.PHRASES.get(leaf.path.split("/")[-1], words.PHRASES["待分类"]))
     days, amount = rng.randint(2, 15), rng.choice([9, 20, 49, 99, 199, 399])
     text = phrase.format(p=product, d=days, n=amount)
     opener, closer = rng.choice(words.OPENERS), rng.choice(words.CLOSERS)
