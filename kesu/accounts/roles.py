@@ -27,20 +27,34 @@ ROLE_LABELS: dict[Role, str] = {
 
 
 class Permission(StrEnum):
+    signed_in = "signed_in"  # any active user (one's own profile, tokens, the bell)
     complaint_read = "complaint.read"
+    complaint_create = "complaint.create"  # register a complaint (API, the entry form)
     complaint_handle = "complaint.handle"  # notes, messages, stage moves
     complaint_assign = "complaint.assign"  # assign anyone / reassign
     complaint_claim = "complaint.claim"  # assign to oneself
     complaint_merge = "complaint.merge"
     complaint_reopen = "complaint.reopen"
+    token_create = "token.create"  # mint one's own API tokens (with the password again)
+    contact_view = "contact.view"  # a customer's phone and email unmasked (each read audited)
+    customer_edit = "customer.edit"  # edit or merge customer records (audited)
+    customer_anonymize = "customer.anonymize"  # erase a customer's data (PIPL request)
     admin = "admin"
 
 
-_HANDLERS = {Permission.complaint_read, Permission.complaint_handle, Permission.complaint_claim}
+_READERS = {Permission.signed_in, Permission.complaint_read}
+_HANDLERS = _READERS | {
+    Permission.complaint_create,
+    Permission.complaint_handle,
+    Permission.complaint_claim,
+    Permission.token_create,
+    Permission.contact_view,
+}
 _LEADS = _HANDLERS | {
     Permission.complaint_assign,
     Permission.complaint_merge,
     Permission.complaint_reopen,
+    Permission.customer_edit,
 }
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -49,8 +63,8 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.manager: frozenset(_LEADS),
     Role.team_lead: frozenset(_LEADS),
     Role.agent: frozenset(_HANDLERS | {Permission.complaint_reopen}),
-    Role.finance_approver: frozenset({Permission.complaint_read}),
-    Role.auditor: frozenset({Permission.complaint_read}),
+    Role.finance_approver: frozenset(_READERS),
+    Role.auditor: frozenset(_READERS),
 }
 
 # Roles that see every complaint; the others see their team's, the unassigned pool and their own.
