@@ -4,6 +4,10 @@ Rules run inside the transaction of the change that triggered them and act throu
 complaint services, so every assignment or edit is on the timeline like a person's, followed
 by one ``rule_fired`` event naming the rule. Changes made by rules publish events too; those
 do not trigger rules again (a flag on the session), so rules cannot loop.
+
+A rule that opens an incident or escalates is an *oversight* rule (spike detection, risk words):
+it is evaluated even after a stopping rule fired. "Stop" ends the ordinary routing, never the
+watch on spikes and risk — otherwise "技术问题 → 技术支持部" would silence the batch rule.
 """
 
 from __future__ import annotations
@@ -59,6 +63,14 @@ class RuleSpec:
     actions: tuple[act.Action, ...]
     stop: bool
 
+    @property
+    def oversight(self) -> bool:
+        """Opens incidents or escalates: never shadowed by an earlier stopping rule."""
+        return any(isinstance(a, OVERSIGHT_ACTIONS) for a in self.actions)
+
+
+OVERSIGHT_ACTIONS = (act.OpenIncident, act.Escalate)
+
 
 def spec_of(row: RoutingRule) -> RuleSpec:
     return RuleSpec(
@@ -107,13 +119,15 @@ def run(
     fired = []
     try:
         facts = ComplaintFacts(session, complaint, clock.now())
+        stopped = False
         for rule in rules:
+            if stopped and not rule.oversight:
+                continue
             if not conditions.matches(rule.condition, facts):
                 continue
             if _fire(session, clock, complaint, rule, trigger):
                 fired.append(rule.id)
-            if rule.stop:
-                break
+            stopped = stopped or rule.stop
     finally:
         session.info.pop(_RUNNING, None)
     return fired
@@ -171,8 +185,9 @@ def dry_run(
                 "position": rule.position,
                 "is_active": rule.is_active,
                 "listens": listens,
-                "matches": matched and stopped_by is None,
-                "stopped_by": stopped_by if matched else None,
+                "matches": matched and (stopped_by is None or rule.oversight),
+                "stopped_by": stopped_by if matched and not rule.oversight else None,
+                "oversight": rule.oversight,
                 "actions": [act.describe(a) for a in rule.actions],
             }
         )
@@ -184,3 +199,72 @@ def dry_run(
 def all_rules(session: Session) -> list[RuleSpec]:
     rows = session.scalars(select(RoutingRule).order_by(RoutingRule.position, RoutingRule.id))
     return [spec_of(row) for row in rows]
+
+
+# ---- shadowing: a stopping rule that keeps a later rule from ever firing ------------------
+
+
+def shadowed(rows: list[RoutingRule]) -> dict[int, str]:
+    """``{rule id: name of the earlier stopping rule that shadows it}`` for the rules that can
+    never fire: an earlier active rule with ``stop`` listens to all of its events and its
+    condition holds whenever the later one's does (same or broader). Oversight rules are never
+    shadowed (see ``RuleSpec.oversight``). Sound but incomplete: overlapping conditions that
+    are neither are not reported."""
+    found: dict[int, str] = {}
+    ordered = sorted(rows, key=lambda r: (r.position, r.id))
+    for index, later in enumerate(ordered):
+        if not later.is_active or _is_oversight(later.actions):
+            continue
+        for earlier in ordered[:index]:
+            if (
+                earlier.is_active
+                and earlier.stop
+                and set(later.events) <= set(earlier.events)
+                and implies(later.conditions, earlier.conditions)
+            ):
+                found[later.id] = earlier.name
+                break
+    return found
+
+
+def _is_oversight(actions: list[Any]) -> bool:
+    return any(
+        isinstance(a, dict) and a.get("type") in ("open_incident", "escalate") for a in actions
+    )
+
+
+def implies(narrow: Any, broad: Any) -> bool:
+    """Whether every complaint matching ``narrow`` also matches ``broad`` (structurally)."""
+    if not broad or broad == {"all": []} or narrow == broad:
+        return True
+    if not isinstance(narrow, dict) or not isinstance(broad, dict):
+        return False
+    if "all" in broad:
+        return all(implies(narrow, part) for part in broad["all"])
+    if "any" in broad and any(implies(narrow, part) for part in broad["any"]):
+        return True
+    if "all" in narrow:
+        return any(implies(part, broad) for part in narrow["all"])
+    if "any" in narrow:
+        return bool(narrow["any"]) and all(implies(part, broad) for part in narrow["any"])
+    return _leaf_implies(narrow, broad)
+
+
+def _values(raw: Any) -> list[str]:
+    return [str(v) for v in raw] if isinstance(raw, list) else [str(raw)]
+
+
+def _leaf_implies(narrow: dict[str, Any], broad: dict[str, Any]) -> bool:
+    if narrow.get("field") != broad.get("field") or "field" not in narrow:
+        return False
+    n_op, b_op = narrow.get("op"), broad.get("op")
+    mine, theirs = _values(narrow.get("value")), _values(broad.get("value"))
+    if b_op == "under" and n_op in ("under", "eq", "in"):
+        return all(any(v == b or v.startswith(f"{b}/") for b in theirs) for v in mine)
+    if b_op == "in" and n_op in ("in", "eq"):
+        return set(mine) <= set(theirs)
+    if b_op == "contains_any" and n_op in ("contains_any", "contains"):
+        return set(mine) <= set(theirs)
+    if b_op == "not_empty":  # a value under, equal to or containing something is not empty
+        return n_op in ("under", "eq", "in", "contains", "contains_any", "contains_all")
+    return False

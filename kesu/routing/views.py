@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 from starlette.datastructures import FormData
 
 from kesu.accounts.views import AdminR, AdminW
@@ -93,7 +93,8 @@ def _rules_page(
         request,
         "routing/rules.html",
         {
-            "rules": _all(session),
+            "rules": (found := _all(session)),
+            "shadowed": engine.shadowed(found),
             "events": engine.TRIGGER_NAMES,
             "values": values or _blank(),
             "error": error,
@@ -194,8 +195,10 @@ def _edit_page(
         "stop": rule.stop,
         "is_active": rule.is_active,
     }
+    session = object_session(rule)
     context = {
         "rule": rule,
+        "shadowed_by": engine.shadowed(_all(session)).get(rule.id) if session else None,
         "values": shown,
         "error": error,
         "events": engine.TRIGGER_NAMES,
