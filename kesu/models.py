@@ -10,6 +10,7 @@ from kesu.sla import models as sla_models
 from kesu.tasks import models as tasks_models
 from kesu.taxonomy import models as taxonomy_models
 from kesu.triage import models as triage_models
+from kesu.workbench import models as workbench_models
 
 metadata = Base.metadata
 
@@ -24,4 +25,5 @@ __all__ = [
     "tasks_models",
     "taxonomy_models",
     "triage_models",
+    "workbench_models",
 ]

@@ -1,0 +1,1 @@
+"""The workbench's own tables: saved views, and the indexes behind its sortable columns."""
