@@ -21,8 +21,9 @@ from kesu.accounts.service import Actor
 from kesu.accounts.views import PageUserR, PageUserW
 from kesu.clock import Clock
 from kesu.complaints import lifecycle, registration, service
+from kesu.complaints.access import get_complaint_for_user
 from kesu.complaints.enums import Channel, StageCategory
-from kesu.complaints.models import Complaint
+from kesu.complaints.models import Complaint, ComplaintEvent
 from kesu.complaints.queries import timeline_of
 from kesu.complaints.schemas import ComplaintCreate
 from kesu.config import Settings
@@ -370,5 +371,39 @@ def create(
     except KesuError as exc:
         session.rollback()
         return _new_page(request, session, values, exc, exc.status_code)
-    flash(request, _("已登记投诉 %(n)s") % {"n": complaint.number})
-    return redirect(f"/complaints/{complaint.number}")
+    return redirect(f"/complaints/new/done/{complaint.number}")
+
+
+@router.get("/complaints/new/done/{number}")
+def created(
+    request: Request, number: str, session: ReadSession, user: PageUserR, settings: SettingsDep
+) -> Response:
+    """The confirmation after the fast-entry form: the number and the customer's tracking
+    link, whether or not the author may still open the complaint (rules may have routed it to
+    another team). Only the complaint's author sees this page."""
+    complaint = session.scalar(
+        select(Complaint)
+        .join(ComplaintEvent, ComplaintEvent.complaint_id == Complaint.id)
+        .where(
+            Complaint.number == number[:64].upper(),
+            ComplaintEvent.kind == "created",
+            ComplaintEvent.actor_id == user.id,
+        )
+        .limit(1)
+    )
+    if complaint is None:
+        raise NotFound(_("没有这个投诉"), field="number")
+    try:
+        get_complaint_for_user(session, user, complaint.id)
+        visible = True
+    except KesuError:
+        visible = False
+    return render(
+        request,
+        "intake/created.html",
+        {
+            "c": complaint,
+            "visible": visible,
+            "tracking_url": f"{settings.base_url.rstrip('/')}/t/{complaint.tracking_token}",
+        },
+    )

@@ -59,3 +59,51 @@ def test_only_staff_channels_are_offered_and_errors_keep_the_form(signed_in, db)
 def test_the_form_needs_a_signed_in_user(browser):
     response = browser.get("/complaints/new", follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"].startswith("/login")
+
+
+def test_a_complaint_routed_to_another_team_ends_on_a_confirmation_not_a_404(signed_in, db):
+    """The seeded rule sends a technical complaint to 技术支持部; its author (a service agent)
+    may no longer open it, but sees the number, the tracking link and where it went."""
+    client = signed_in()
+    page = client.get("/complaints/new").text
+    data = {
+        "csrf_token": csrf_of(page),
+        "form_key": hidden(page, "form_key"),
+        **FORM,
+        "category": "产品质量/功能故障/无法开机",
+        "content": "手机无法开机",
+    }
+    with db.session(write=False) as session:
+        from kesu.taxonomy.models import Category
+
+        data["category"] = str(
+            session.scalar(select(Category.id).where(Category.path == data["category"]))
+        )
+    created = client.post("/complaints/new", data=data, follow_redirects=False)
+    assert created.status_code == 303
+    shown = client.get(created.headers["location"])
+    assert shown.status_code == 200
+    with db.session(write=False) as session:
+        [complaint] = session.scalars(select(Complaint)).all()
+        assert complaint.team.code == "engineering"
+        number, token = complaint.number, complaint.tracking_token
+    assert number in shown.text and f"/t/{token}" in shown.text
+    assert "技术支持部" in shown.text and f'href="/complaints/{number}"' not in shown.text
+    assert client.get(f"/complaints/{number}").status_code == 404  # indeed out of scope now
+
+
+def test_the_confirmation_links_the_complaint_when_the_author_still_sees_it(signed_in, db):
+    client = signed_in()
+    page = client.get("/complaints/new").text
+    data = {"csrf_token": csrf_of(page), "form_key": hidden(page, "form_key"), **FORM}
+    shown = client.post("/complaints/new", data=data).text
+    with db.session(write=False) as session:
+        [complaint] = session.scalars(select(Complaint)).all()
+    assert f'href="/complaints/{complaint.number}"' in shown
+    assert f"/t/{complaint.tracking_token}" in shown
+
+
+def test_only_the_author_sees_the_confirmation(signed_in, browser, db, make_complaint):
+    complaint = make_complaint()
+    client = signed_in()
+    assert client.get(f"/complaints/new/done/{complaint.number}").status_code == 404
