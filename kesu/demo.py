@@ -321,7 +321,7 @@ def _events(row: dict[str, Any]) -> list[dict[str, Any]]:
         "kind": "created",
         "visibility": "public",
         "body": "投诉已受理，受理编号 " + row["number"],
-        "data": {"channel": row["channel"]},
+        "data": {"channel": row["channel"], "number": row["number"]},
     }
     if row["stage"] == "registered":
         return [created]

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from kesu.accounts.roles import Permission, can
+from kesu.accounts.roles import ROLE_LABELS, Permission, Role, can
 from kesu.accounts.service import Actor
 from kesu.clock import Clock
 from kesu.complaints import timeline
@@ -21,6 +21,8 @@ from kesu.complaints.models import Complaint, Stage
 from kesu.complaints.service import check_version
 from kesu.errors import Conflict, Forbidden, InvalidInput
 from kesu.taxonomy.service import active_stages
+from kesu.web.i18n import current_locale
+from kesu.web.i18n import gettext as _
 
 MAX_OUTPUT_CHARS = 10000
 REOPEN_STAGE = "investigating"
@@ -58,18 +60,18 @@ def transition(
     by_code = {s.code: s for s in stages}
     target = by_code.get(to)
     if target is None:
-        raise InvalidInput(f"没有这个阶段: {to} (unknown stage)", field="to")
+        raise InvalidInput(_("没有这个阶段：%(stage)s") % {"stage": to}, field="to")
     current = by_code.get(complaint.stage)
     if current is None:
-        raise Conflict(f"当前阶段 {complaint.stage} 已停用 (current stage is disabled)")
+        raise Conflict(_("当前阶段 %(stage)s 已停用") % {"stage": complaint.stage})
     if target.code == current.code:
-        raise Conflict(f"投诉已处于「{current.name}」(already in stage {current.code})", field="to")
+        raise Conflict(_("投诉已处于「%(stage)s」") % {"stage": _(current.name)}, field="to")
     targets = allowed_targets(stages, current)
     if target not in targets:
-        options = "、".join(f"{s.name}({s.code})" for s in targets) or "无"
+        options = _("、").join(f"{_(s.name)}({s.code})" for s in targets) or _("无")
         raise Conflict(
-            f"不能从「{current.name}」直接转到「{target.name}」；可转到：{options} "
-            f"(illegal move {current.code} → {target.code})",
+            _("不能从「%(from)s」直接转到「%(to)s」；可转到：%(options)s")
+            % {"from": _(current.name), "to": _(target.name), "options": options},
             field="to",
             code="illegal_transition",
         )
@@ -81,7 +83,9 @@ def transition(
     complaint.outputs = {**complaint.outputs, **clean}
     if message and complaint.first_response_at is None:
         complaint.first_response_at = clock.now()
-    data = {"from": current.code, "to": target.code, "outputs": clean}
+    data: dict[str, Any] = {"from": current.code, "to": target.code, "outputs": clean}
+    if comment:
+        data["comment"] = comment
     body = f"{current.name} → {target.name}" + (f"：{comment}" if comment else "")
     timeline.record(
         session,
@@ -104,11 +108,23 @@ def transition(
 def _check_role(actor: Actor, current: Stage) -> None:
     role = actor.role or ""
     if not can(role, Permission.complaint_handle) or role not in current.allowed_roles:
-        allowed = "、".join(current.allowed_roles) or "无"
+        allowed = _("、").join(_role_name(r) for r in current.allowed_roles) or _("无")
         raise Forbidden(
-            f"角色 {role} 不能处理「{current.name}」阶段；允许：{allowed} "
-            f"(role {role} may not act on stage {current.code})"
+            _("角色「%(role)s」不能处理「%(stage)s」阶段；允许：%(allowed)s")
+            % {"role": _role_name(role), "stage": _(current.name), "allowed": allowed}
         )
+
+
+def _role_name(role: str) -> str:
+    try:
+        return _(ROLE_LABELS[Role(role)])
+    except ValueError:
+        return role
+
+
+def _output_label(spec: dict[str, Any]) -> str:
+    english = current_locale() == "en" and spec.get("label_en")
+    return str(english or spec.get("label") or spec.get("code"))
 
 
 def _check_outputs(current: Stage, outputs: dict[str, Any], required: bool) -> dict[str, str]:
@@ -116,19 +132,29 @@ def _check_outputs(current: Stage, outputs: dict[str, Any], required: bool) -> d
     clean: dict[str, str] = {}
     for key, value in outputs.items():
         if key not in known:
-            raise InvalidInput(f"「{current.name}」阶段没有输出项 {key} (unknown field)", field=key)
+            raise InvalidInput(
+                _("「%(stage)s」阶段没有输出项 %(key)s") % {"stage": _(current.name), "key": key},
+                field=key,
+            )
         if value is not None and not isinstance(value, str):
-            raise InvalidInput(f"{key} 必须是文字 (must be text)", field=key)
+            raise InvalidInput(
+                _("%(key)s 必须是文字") % {"key": _output_label(known[key])}, field=key
+            )
         text = (value or "").strip()
         if len(text) > MAX_OUTPUT_CHARS:
-            raise InvalidInput(f"{key} 太长 (at most {MAX_OUTPUT_CHARS} characters)", field=key)
+            raise InvalidInput(
+                _("%(key)s 太长，最多 %(max)d 字")
+                % {"key": _output_label(known[key]), "max": MAX_OUTPUT_CHARS},
+                field=key,
+            )
         if text:
             clean[key] = text
     if required:
         for code, spec in known.items():
             if code not in clean:
                 raise InvalidInput(
-                    f"离开「{current.name}」需要填写「{spec['label']}」({code} is required)",
+                    _("离开「%(stage)s」需要填写「%(output)s」")
+                    % {"stage": _(current.name), "output": _output_label(spec)},
                     field=code,
                     code="output_required",
                 )
@@ -159,16 +185,16 @@ def customer_respond(
     stages = active_stages(session)
     current = next((s for s in stages if s.code == complaint.stage), None)
     if current is None or current.category != StageCategory.waiting:
-        raise Conflict("当前没有待您确认的方案 (nothing to confirm now)", code="not_confirming")
+        raise Conflict(_("当前没有待您确认的方案"), code="not_confirming")
     customer = Actor("customer", None, complaint.customer.name)
     if accept:
         target = next_stage(stages, current.code)
     else:
         target = next((s for s in stages if s.code in current.back_to), None)
         if not (comment and comment.strip()):
-            raise InvalidInput("请说明不接受方案的原因 (tell us why)", field="comment")
+            raise InvalidInput(_("请说明不接受方案的原因"), field="comment")
     if target is None:
-        raise Conflict("流程未配置下一阶段 (no stage to go to)")
+        raise Conflict(_("流程未配置下一阶段"))
     kind = EventKind.customer_accepted if accept else EventKind.customer_rejected
     timeline.record(
         session,
@@ -179,7 +205,7 @@ def customer_respond(
         public=True,
         body=("客户接受了方案" if accept else "客户不接受方案")
         + (f"：{comment}" if comment else ""),
-        data={"solution": complaint.outputs.get("solution")},
+        data={"solution": complaint.outputs.get("solution"), "comment": comment},
         audit={"accept": accept, "comment": comment},
     )
     transition(session, clock, customer, complaint, target.code, None, {}, comment=comment)
@@ -192,14 +218,14 @@ def reopen(
     """二次处理: a resolved or closed complaint goes back to investigation."""
     check_version(complaint, version)
     if actor.user is None or not can(actor.user.role, Permission.complaint_reopen):
-        raise Forbidden("无权重新打开投诉 (may not reopen)")
+        raise Forbidden(_("无权重新打开投诉"))
     if complaint.merged_into_id is not None:
-        raise Conflict("已合并的投诉不能重新打开 (merged complaints stay closed)")
+        raise Conflict(_("已合并的投诉不能重新打开"))
     stages = active_stages(session)
     current = next((s for s in stages if s.code == complaint.stage), None)
     if current is None or current.category not in (StageCategory.resolved, StageCategory.closed):
         raise Conflict(
-            "只有已解决或已结案的投诉可以重新打开 (only resolved or closed ones)",
+            _("只有已解决或已结案的投诉可以重新打开"),
             code="not_resolved",
         )
     target = next((s for s in stages if s.code == REOPEN_STAGE), None) or stages[0]

@@ -178,10 +178,20 @@ def _apply_filters(
 def timeline_of(
     session: Session, complaint: Complaint, public_only: bool = False
 ) -> list[ComplaintEvent]:
+    """The complaint's events, oldest first, each with ``sentence``, ``kind_label`` and
+    ``who`` in the current language (kesu.complaints.event_text) for the pages."""
+    from kesu.complaints import event_text
+
     stmt = select(ComplaintEvent).where(ComplaintEvent.complaint_id == complaint.id)
     if public_only:
         stmt = stmt.where(ComplaintEvent.visibility == "public")
-    return list(session.scalars(stmt.order_by(ComplaintEvent.id)))
+    found = list(session.scalars(stmt.order_by(ComplaintEvent.id)))
+    ctx = event_text.context(session)
+    for event in found:
+        event.sentence = event_text.describe(event, ctx)  # type: ignore[attr-defined]
+        event.kind_label = event_text.kind_label(event.kind)  # type: ignore[attr-defined]
+        event.who = event_text.actor_label(event)  # type: ignore[attr-defined]
+    return found
 
 
 def stage_names(session: Session) -> dict[str, Stage]:

@@ -114,7 +114,7 @@ def create_complaint(
         EventKind.created,
         public=True,
         body="投诉已受理，受理编号 " + complaint.number,
-        data={"channel": complaint.channel},
+        data={"channel": complaint.channel, "number": complaint.number},
         audit={"number": complaint.number, "channel": complaint.channel},
     )
     if earlier is not None:

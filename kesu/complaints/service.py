@@ -21,13 +21,14 @@ from kesu.complaints.models import Complaint
 from kesu.complaints.schemas import ComplaintUpdate
 from kesu.errors import Conflict, Forbidden, InvalidInput, StaleVersion
 from kesu.taxonomy.service import active_stages, resolve_category, validate_custom_fields
+from kesu.web.i18n import gettext as _
 
 
 def check_version(complaint: Complaint, version: int | None) -> None:
     if version is not None and version != complaint.version:
         raise StaleVersion(
-            f"投诉已被他人修改 (version {version} is stale; current is {complaint.version}); "
-            "请刷新后重试",
+            _("投诉已被他人修改（您看到的是第 %(seen)d 版，当前是第 %(current)d 版），请刷新后重试")
+            % {"seen": version, "current": complaint.version},
             field="version",
         )
 
@@ -67,7 +68,7 @@ def update_complaint(
         complaint,
         EventKind.updated,
         body=f"修改了 {summary}" + (f"：{data.reason}" if data.reason else ""),
-        data={"changes": changes},
+        data={"changes": changes, "reason": data.reason},
         audit=changes,
     )
     return complaint
@@ -121,32 +122,33 @@ def assign(
     check_version(complaint, version)
     user = actor.user
     if user is None and actor.kind != "system":  # the system: routing rules
-        raise Forbidden("需要登录 (staff only)")
+        raise Forbidden(_("需要登录"))
     if user is not None:
         claiming = assignee is not None and assignee.id == user.id and complaint.assignee_id is None
         if not can(user.role, Permission.complaint_assign) and not (
             claiming and can(user.role, Permission.complaint_claim)
         ):
-            raise Forbidden(
-                f"角色 {user.role} 只能领取未分配的投诉 (may only claim unassigned ones)"
-            )
+            raise Forbidden(_("您的角色只能领取未分配的投诉"))
     if assignee is not None:
         if not assignee.is_active:
-            raise InvalidInput(f"用户 {assignee.username} 已停用 (inactive user)", field="assignee")
+            raise InvalidInput(
+                _("用户 %(user)s 已停用") % {"user": assignee.username}, field="assignee"
+            )
         if team is None and assignee.team_id is not None:
             team = session.get(Team, assignee.team_id)
         elif team is not None and assignee.team_id not in (None, team.id):
             raise InvalidInput(
-                f"{assignee.username} 不在团队 {team.name} (not in that team)", field="assignee"
+                _("%(user)s 不在团队 %(team)s") % {"user": assignee.username, "team": team.name},
+                field="assignee",
             )
     if team is None and assignee is None:
-        raise InvalidInput("请指定团队或处理人 (give a team or an assignee)", field="assignee")
+        raise InvalidInput(_("请指定团队或处理人"), field="assignee")
     if (
         complaint.assignee_id is not None
         and (assignee is None or assignee.id != complaint.assignee_id)
         and not reason
     ):
-        raise InvalidInput("改派需要填写原因 (reassignment needs a reason)", field="reason")
+        raise InvalidInput(_("改派需要填写原因"), field="reason")
     old = {
         "team": complaint.team.code if complaint.team else None,
         "assignee": complaint.assignee.username if complaint.assignee else None,
@@ -168,7 +170,7 @@ def assign(
         complaint,
         EventKind.assigned,
         body=f"分配给 {who}" + (f"，原因：{reason}" if reason else ""),
-        data={"from": old, "to": new, "reason": reason},
+        data={"from": old, "to": new, "reason": reason, "who": who},
         audit={
             "team": [old["team"], new["team"]],
             "assignee": [old["assignee"], new["assignee"]],
@@ -189,11 +191,11 @@ def merge(
     """Closes ``duplicate`` as merged into ``keep``; both timelines say so."""
     check_version(duplicate, version)
     if duplicate.id == keep.id:
-        raise InvalidInput("不能合并到自身 (cannot merge into itself)", field="into")
+        raise InvalidInput(_("不能合并到自身"), field="into")
     if duplicate.merged_into_id is not None:
-        raise Conflict(f"{duplicate.number} 已经被合并 (already merged)")
+        raise Conflict(_("%(number)s 已经被合并") % {"number": duplicate.number})
     if keep.merged_into_id is not None:
-        raise InvalidInput(f"{keep.number} 本身已被合并 (target was merged)", field="into")
+        raise InvalidInput(_("%(number)s 本身已被合并") % {"number": keep.number}, field="into")
     now = clock.now()
     closed = [s for s in active_stages(session) if s.category == StageCategory.closed]
     duplicate.merged_into_id = keep.id
@@ -213,7 +215,7 @@ def merge(
         EventKind.merged_into,
         public=True,
         body=f"已合并到 {keep.number}" + (f"：{reason}" if reason else ""),
-        data={"into": keep.number},
+        data={"into": keep.number, "reason": reason},
         audit={"merged_into": keep.number},
     )
     timeline.record(
