@@ -58,6 +58,36 @@ class ApiToken(Base):
     created_at: Mapped[datetime]
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    # None: a token minted before tokens expired (migration 0004 gives those 90 days).
+    expires_at: Mapped[datetime | None]
+
+
+class UserSession(Base):
+    """A signed-in browser. The cookie carries only a random id; only its SHA-256 is stored,
+    so signing out (or deactivating the user) ends the session on every process at once."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    address: Mapped[str] = mapped_column(String(64), default="")
+
+
+class LoginThrottle(Base):
+    """Failed sign-ins per account (``u:<name>``) and per client address (``a:<ip>``), shared
+    by every process: after each failure the next try waits longer; after N, a lockout."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[datetime]
+    locked_until: Mapped[datetime | None]
 
 
 class AuditLog(Base):

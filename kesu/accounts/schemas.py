@@ -48,7 +48,34 @@ class TeamOut(BaseModel):
 
 class TokenCreate(Strict):
     name: str = Field(default="", max_length=128)
+    password: str | None = Field(
+        default=None,
+        max_length=256,
+        description="the caller's password (required, except for an admin minting for another)",
+    )
+    days: int | None = Field(
+        default=None, ge=1, le=3660, description="lifetime in days (default: 90; capped)"
+    )
+    username: str | None = Field(
+        default=None, max_length=64, description="admin only: mint the token for this user"
+    )
 
 
 class TokenOut(BaseModel):
-    token: str
+    token: str = Field(description="shown once; only its digest is stored")
+    id: int
+    name: str
+    prefix: str
+    user: str
+    expires_at: datetime | None
+
+
+class TokenInfo(BaseModel):
+    id: int
+    name: str
+    prefix: str
+    user: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    state: str = Field(description="active, expired or revoked")

@@ -5,13 +5,13 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-import threading
-import time
 from dataclasses import dataclass
+from datetime import timedelta
+from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from kesu.accounts.audit import record_audit
@@ -19,6 +19,7 @@ from kesu.accounts.models import ApiToken, Team, User
 from kesu.accounts.roles import Role
 from kesu.clock import Clock
 from kesu.errors import Conflict, InvalidInput, NotFound
+from kesu.web.i18n import gettext as _
 
 _hasher = PasswordHasher()
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{2,64}$")
@@ -63,9 +64,7 @@ def verify_password(password_hash: str, password: str) -> bool:
 
 def validate_password(password: str) -> None:
     if len(password) < 8:
-        raise InvalidInput(
-            "密码至少 8 位 (password must have at least 8 characters)", field="password"
-        )
+        raise InvalidInput(_("密码至少 8 位"), field="password")
 
 
 def create_team(
@@ -78,11 +77,11 @@ def create_team(
     parent_id: int | None = None,
 ) -> Team:
     if not re.fullmatch(r"[a-z0-9_\-]{1,64}", code):
-        raise InvalidInput("团队代码只能包含小写字母、数字、_ 和 - (team code)", field="code")
+        raise InvalidInput(_("团队代码只能包含小写字母、数字、_ 和 -"), field="code")
     if not name.strip():
-        raise InvalidInput("团队名称不能为空 (name is required)", field="name")
+        raise InvalidInput(_("团队名称不能为空"), field="name")
     if session.scalar(select(Team.id).where(Team.code == code)):
-        raise Conflict(f"团队代码已存在: {code} (team code exists)", field="code")
+        raise Conflict(_("团队代码已存在：%(code)s") % {"code": code}, field="code")
     team = Team(
         code=code, name=name.strip(), name_en=name_en, parent_id=parent_id, created_at=clock.now()
     )
@@ -97,7 +96,7 @@ def create_team(
 def team_by_code(session: Session, code: str) -> Team:
     team = session.scalar(select(Team).where(Team.code == code))
     if team is None:
-        raise NotFound(f"没有这个团队: {code} (no such team)", field="team")
+        raise NotFound(_("没有这个团队：%(code)s") % {"code": code}, field="team")
     return team
 
 
@@ -115,14 +114,14 @@ def create_user(
     phone: str | None = None,
 ) -> User:
     if not USERNAME_RE.match(username):
-        raise InvalidInput("用户名需 2-64 位字母数字 (invalid username)", field="username")
+        raise InvalidInput(_("用户名需 2-64 位字母、数字或 _ . -"), field="username")
     validate_password(password)
     try:
         Role(role)
     except ValueError:
-        raise InvalidInput(f"未知角色: {role} (unknown role)", field="role") from None
+        raise InvalidInput(_("未知角色：%(role)s") % {"role": role}, field="role") from None
     if session.scalar(select(User.id).where(User.username == username)):
-        raise Conflict(f"用户名已存在: {username} (username exists)", field="username")
+        raise Conflict(_("用户名已存在：%(name)s") % {"name": username}, field="username")
     team = team_by_code(session, team_code) if team_code else None
     user = User(
         username=username,
@@ -148,11 +147,28 @@ def create_user(
     return user
 
 
-def authenticate(session: Session, clock: Clock, username: str, password: str) -> User | None:
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """A hash to verify against when the username is unknown, so both take as long."""
+    return _hasher.hash(secrets.token_urlsafe(16))
+
+
+def check_credentials(session: Session, username: str, password: str) -> User | None:
+    """The active user with this name and password, or None. Always verifies one argon2 hash
+    (a dummy one for an unknown or inactive user): the time does not tell names apart.
+    A read: call it in a read session, never while holding the write lock."""
     user = session.scalar(select(User).where(User.username == username))
-    if user is None or not user.is_active or not verify_password(user.password_hash, password):
-        return None
-    user.last_login_at = clock.now()
+    known = user is not None and user.is_active
+    ok = verify_password(user.password_hash if known and user else _dummy_hash(), password)
+    return user if known and ok else None
+
+
+def authenticate(session: Session, clock: Clock, username: str, password: str) -> User | None:
+    """Kept for scripts: checks the password and stamps ``last_login_at`` in one session.
+    Pages and the API use ``kesu.accounts.login.attempt`` (throttled, no lock while hashing)."""
+    user = check_credentials(session, username, password)
+    if user is not None:
+        user.last_login_at = clock.now()
     return user
 
 
@@ -160,35 +176,127 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(session: Session, clock: Clock, actor: Actor, user: User, name: str = "") -> str:
-    """Returns the plain token; only its digest is kept."""
+def create_token(
+    session: Session,
+    clock: Clock,
+    actor: Actor,
+    user: User,
+    name: str = "",
+    *,
+    days: int | None = None,
+    max_active: int | None = None,
+) -> str:
+    """Returns the plain token; only its digest is kept. ``days=None``: it never expires
+    (fixtures and scripts; the API, the page and the CLI always give a lifetime)."""
+    return mint_token(session, clock, actor, user, name, days=days, max_active=max_active)[0]
+
+
+def mint_token(
+    session: Session,
+    clock: Clock,
+    actor: Actor,
+    user: User,
+    name: str = "",
+    *,
+    days: int | None = 90,
+    max_active: int | None = None,
+) -> tuple[str, ApiToken]:
+    """A new token for ``user`` valid ``days`` days (None: no expiry, for scripts only);
+    refused when ``user`` already has ``max_active`` live tokens."""
+    now = clock.now()
+    if max_active is not None and len(active_tokens(session, clock, user.id)) >= max_active:
+        raise Conflict(
+            _("每个用户最多 %(n)s 个有效 API token，请先吊销不用的") % {"n": max_active},
+            field="token",
+            code="too_many_tokens",
+        )
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(
-        ApiToken(
-            user_id=user.id,
-            name=name,
-            token_hash=_digest(token),
-            prefix=token[:12],
-            created_at=clock.now(),
+    row = ApiToken(
+        user_id=user.id,
+        name=name,
+        token_hash=_digest(token),
+        prefix=token[:12],
+        created_at=now,
+        expires_at=now + timedelta(days=days) if days is not None else None,
+    )
+    session.add(row)
+    session.flush()
+    record_audit(
+        session,
+        clock,
+        actor,
+        "token.create",
+        "user",
+        user.id,
+        {"name": name, "token_id": row.id, "expires_at": row.expires_at},
+    )
+    return token, row
+
+
+def _live(clock: Clock) -> ColumnElement[bool]:
+    return and_(
+        ApiToken.revoked_at.is_(None),
+        or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > clock.now()),
+    )
+
+
+def active_tokens(session: Session, clock: Clock, user_id: int) -> list[ApiToken]:
+    return list(
+        session.scalars(
+            select(ApiToken)
+            .where(ApiToken.user_id == user_id, _live(clock))
+            .order_by(ApiToken.id.desc())
         )
     )
-    record_audit(session, clock, actor, "token.create", "user", user.id, {"name": name})
+
+
+def list_tokens(session: Session, user_id: int | None = None) -> list[ApiToken]:
+    """Tokens (newest first), of one user or of everyone; revoked and expired ones included."""
+    stmt = select(ApiToken).order_by(ApiToken.id.desc())
+    if user_id is not None:
+        stmt = stmt.where(ApiToken.user_id == user_id)
+    return list(session.scalars(stmt))
+
+
+def token_state(token: ApiToken, clock: Clock) -> str:
+    if token.revoked_at is not None:
+        return "revoked"
+    if token.expires_at is not None and token.expires_at <= clock.now():
+        return "expired"
+    return "active"
+
+
+def revoke_token(session: Session, clock: Clock, actor: Actor, token_id: int) -> ApiToken:
+    """Revokes a token of the actor's own, or anyone's for an admin; 404 for another's."""
+    token = session.get(ApiToken, token_id)
+    mine = token is not None and actor.user_id == token.user_id
+    if token is None or not (mine or actor.role == Role.admin.value):
+        raise NotFound(_("没有这个 API token：%(id)s") % {"id": token_id}, field="token_id")
+    if token.revoked_at is None:
+        token.revoked_at = clock.now()
+        record_audit(
+            session,
+            clock,
+            actor,
+            "token.revoke",
+            "user",
+            token.user_id,
+            {"token_id": token.id, "name": token.name},
+        )
     return token
 
 
-def user_for_token(session: Session, token: str) -> User | None:
-    row = session.execute(
-        select(User)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == _digest(token), ApiToken.revoked_at.is_(None))
-    ).scalar_one_or_none()
-    return row if row is not None and row.is_active else None
+def user_for_token(session: Session, token: str, clock: Clock | None = None) -> User | None:
+    from kesu.accounts import sessions
+    from kesu.clock import SystemClock
+
+    return sessions.user_for_token(session, clock or SystemClock(), token)
 
 
 def deactivate_user(session: Session, clock: Clock, actor: Actor, target: User) -> None:
     """Stops a user from signing in or using tokens (their history stays). Not oneself."""
     if actor.user_id == target.id:
-        raise InvalidInput("不能停用自己的账号 (cannot deactivate yourself)", field="user")
+        raise InvalidInput(_("不能停用自己的账号"), field="user")
     if not target.is_active:
         return
     target.is_active = False
@@ -201,39 +309,21 @@ def deactivate_user(session: Session, clock: Clock, actor: Actor, target: User) 
         target.id,
         {"username": target.username, "is_active": [True, False]},
     )
-    token_cache.forget()
+    from kesu.accounts import sessions
+
+    sessions.revoke_everything(session, clock, target.id)
 
 
 class TokenCache:
-    """Recently seen API tokens → their (detached, read-only) user, for a few seconds.
+    """Kept for callers of ``forget()``. Tokens are no longer cached: every request looks its
+    token up with the user (one indexed query), so a revoked token, an expired one, a
+    deactivated user or a changed role takes effect at once on every process."""
 
-    Integrations call the API many times a second; looking the token up each time costs a
-    query per request. A revoked token or a deactivated user stops working in this process at
-    once (``forget``) and in other processes within ``ttl`` seconds.
-    """
-
-    def __init__(self, ttl: float = 10.0) -> None:
-        self.ttl = ttl
-        self._entries: dict[tuple[str, str], tuple[float, User]] = {}
-        self._lock = threading.Lock()
-
-    def user(self, session: Session, token: str) -> User | None:
-        key = (str(session.get_bind().engine.url), _digest(token))
-        now = time.monotonic()
-        with self._lock:
-            hit = self._entries.get(key)
-        if hit is not None and now - hit[0] < self.ttl:
-            return hit[1]
-        user = user_for_token(session, token)
-        if user is not None:
-            session.expunge(user)
-            with self._lock:
-                self._entries[key] = (now, user)
-        return user
+    def user(self, session: Session, token: str, clock: Clock | None = None) -> User | None:
+        return user_for_token(session, token, clock)
 
     def forget(self) -> None:
-        with self._lock:
-            self._entries.clear()
+        """Nothing is cached any more."""
 
 
 token_cache = TokenCache()
@@ -242,5 +332,5 @@ token_cache = TokenCache()
 def get_user(session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:
-        raise NotFound(f"没有这个用户: {user_id} (no such user)", field="user")
+        raise NotFound(_("没有这个用户：%(id)s") % {"id": user_id}, field="user")
     return user

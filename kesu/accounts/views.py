@@ -14,13 +14,25 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kesu.accounts import service
+from kesu.accounts import login as login_service
+from kesu.accounts import service, sessions
 from kesu.accounts.models import Team, User
+from kesu.accounts.permissions import PUBLIC
 from kesu.accounts.roles import Permission, Role
+from kesu.accounts.throttle import LoginThrottled
 from kesu.complaints.access import require
 from kesu.errors import KesuError
 from kesu.web.csrf import CheckedForm, rotate, text
-from kesu.web.deps import ClockDep, ReadSession, UserR, UserW, WriteSession, actor_for
+from kesu.web.deps import (
+    ClockDep,
+    DatabaseDep,
+    ReadSession,
+    SettingsDep,
+    UserR,
+    UserW,
+    WriteSession,
+    actor_for,
+)
 from kesu.web.i18n import gettext as _
 from kesu.web.i18n import locale_dependency
 from kesu.web.templating import NavUser, flash, redirect, render, safe_next
@@ -65,37 +77,58 @@ AdminW = Annotated[User, Depends(admin_write)]
 # ---- sign in / out -------------------------------------------------------------------------
 
 
-@router.get("/login")
+def client_address(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+@router.get("/login", dependencies=[PUBLIC])
 def login_page(request: Request, next: str = "/") -> Response:
-    if request.session.get("user_id"):
+    if request.session.get(sessions.COOKIE_KEY):
         return redirect(safe_next(next))
     return render(request, "accounts/login.html", {"next": safe_next(next), "username": ""})
 
 
-@router.post("/login")
-def login(request: Request, form: CheckedForm, session: WriteSession, clock: ClockDep) -> Response:
+@router.post("/login", dependencies=[PUBLIC])
+def login(
+    request: Request, form: CheckedForm, db: DatabaseDep, clock: ClockDep, settings: SettingsDep
+) -> Response:
+    """Throttled per account and address; the password hash runs outside any write lock."""
     username, target = text(form, "username", 64), safe_next(text(form, "next"))
-    user = service.authenticate(session, clock, username, str(form.get("password") or ""))
-    if user is None:
+    context = {"next": target, "username": username}
+    try:
+        signed = login_service.attempt(
+            db,
+            clock,
+            settings,
+            username,
+            str(form.get("password") or ""),
+            client_address(request),
+        )
+    except LoginThrottled as exc:
+        response = render(
+            request, "accounts/login.html", {**context, "error": exc.message}, status_code=429
+        )
+        response.headers.update(exc.headers)
+        return response
+    if signed is None or signed.session_token is None:
         return render(
             request,
             "accounts/login.html",
-            {
-                "next": target,
-                "username": username,
-                "error": _("用户名或密码不正确，或账号已停用。"),
-            },
+            {**context, "error": _("用户名或密码不正确，或账号已停用。")},
             status_code=400,
         )
-    session.commit()
     request.session.clear()  # a new session on sign-in: nothing from before carries over
-    request.session["user_id"] = user.id
+    request.session[sessions.COOKIE_KEY] = signed.session_token
     rotate(request)
     return redirect(target)
 
 
-@router.post("/logout")
-def logout(request: Request, form: CheckedForm) -> Response:
+@router.post("/logout", dependencies=[PUBLIC])
+def logout(request: Request, form: CheckedForm, db: DatabaseDep, clock: ClockDep) -> Response:
+    """Ends the server-side session: the cookie is worthless afterwards, even if kept."""
+    sid = request.session.get(sessions.COOKIE_KEY)
+    if isinstance(sid, str) and sid:
+        login_service.end_session(db, clock, sid)
     request.session.clear()
     return redirect("/login")
 

@@ -82,11 +82,13 @@ def create_app(
 
     app.add_middleware(
         SessionMiddleware,
-        secret_key=settings.secret_key,
+        # Signs only the session id (and the CSRF token); the session itself is a row
+        # (kesu.accounts.sessions), so signing out ends it everywhere.
+        secret_key=settings.session_secret(),
         session_cookie="kesu",
         same_site="lax",
         https_only=settings.base_url.startswith("https"),
-        max_age=12 * 3600,
+        max_age=int(settings.session_hours * 3600),
     )
     app.add_middleware(
         BodySizeLimit,

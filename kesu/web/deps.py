@@ -8,18 +8,23 @@ their clean-up never waits for a pool thread (see ``write_session``).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from kesu.accounts import sessions
 from kesu.accounts.models import User
-from kesu.accounts.service import Actor, token_cache
+from kesu.accounts.service import Actor
 from kesu.clock import Clock
 from kesu.config import Settings
 from kesu.db import Database
 from kesu.errors import NotAuthenticated
+from kesu.web.i18n import gettext as _
+
+log = logging.getLogger(__name__)
 
 
 def get_database(request: Request) -> Database:
@@ -69,20 +74,39 @@ def _bearer(request: Request) -> str | None:
 
 
 def _resolve_user(request: Request, session: Session) -> User:
+    """The user of the Bearer token, or of the server-side session named by the cookie.
+
+    Both are looked up (with the user) on every request: a revoked token or session, an
+    expired one, or a deactivated user is refused at once, on every process.
+    """
     token = _bearer(request)
+    clock = get_clock(request)
     user: User | None = None
     if token:
-        user = token_cache.user(session, token)
+        user = sessions.user_for_token(session, clock, token)
         if user is None:
-            raise NotAuthenticated("API token 无效或已吊销 (invalid or revoked token)")
+            raise NotAuthenticated(_("API token 无效、已过期或已吊销"))
     else:
-        user_id = request.session.get("user_id") if "session" in request.scope else None
-        if user_id is not None:
-            user = session.get(User, int(user_id))
+        sid = request.session.get(sessions.COOKIE_KEY) if "session" in request.scope else None
+        found = sessions.lookup(session, clock, sid) if isinstance(sid, str) and sid else None
+        if found is not None:
+            user, row = found
+            if sessions.needs_touch(row, clock):
+                _touch(request, row.id)
     if user is None or not user.is_active:
-        raise NotAuthenticated("需要登录或 API token (authentication required)")
+        raise NotAuthenticated(_("需要登录或 API token"))
     request.state.user = user
     return user
+
+
+def _touch(request: Request, session_id: int) -> None:
+    """Refreshes ``last_seen_at`` (at most every few minutes; a short write of its own)."""
+    try:
+        with get_database(request).session() as session:
+            sessions.touch(session, get_clock(request), session_id)
+            session.commit()
+    except Exception:  # "last seen" must never fail a request
+        log.warning("could not refresh last_seen_at of session %s", session_id, exc_info=True)
 
 
 def current_user_write(request: Request) -> User:
