@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kesu.complaints.models import ComplaintEvent
+from kesu.complaints.models import ComplaintEvent, Stage
 from kesu.taxonomy import cache as config_cache
-from kesu.taxonomy.models import Category, Stage
+from kesu.taxonomy.models import Category
 from kesu.web.i18n import N_, current_locale
 from kesu.web.i18n import gettext as _
 

@@ -82,7 +82,7 @@ def test_agent_may_not_archive_but_team_lead_may(client, agent, lead):
         complaint = move(client, agent, complaint, to, **outputs).json()
     response = move(client, agent, complaint, "archived")
     assert response.status_code == 403
-    assert "team_lead" in response.json()["detail"]
+    assert "组长" in response.json()["detail"]
     assert move(client, lead, complaint, "archived").status_code == 200
 
 
