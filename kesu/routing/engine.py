@@ -128,6 +128,10 @@ def run(
             if _fire(session, clock, complaint, rule, trigger):
                 fired.append(rule.id)
             stopped = stopped or rule.stop
+        if fired:
+            from kesu.sla.escalation import settle_pending_owners
+
+            settle_pending_owners(session, clock, complaint)
     finally:
         session.info.pop(_RUNNING, None)
     return fired

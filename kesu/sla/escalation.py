@@ -17,22 +17,28 @@ from sqlalchemy import Table, select, text, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session, selectinload
 
-from kesu.accounts.models import User
+from kesu.accounts.models import Team, User
 from kesu.accounts.service import Actor
 from kesu.clock import Clock
-from kesu.complaints import timeline
+from kesu.complaints import service, timeline
 from kesu.complaints.models import Complaint
+from kesu.errors import KesuError
 from kesu.notify.recipients import Directory
 from kesu.notify.service import Notice, batched, notify
 from kesu.notify.texts import local_time
+from kesu.routing.engine import rules_running
 from kesu.routing.facts import is_urgent
 from kesu.sla import config
 from kesu.sla.milestones import STAGE, label
 from kesu.sla.models import SlaAlert, SlaClock
 from kesu.sla.service import KINDS, LEVEL_OF_KIND, plan
 from kesu.tasks.service import create_task, insert_tasks, task_row
+from kesu.web.i18n import gettext as _
 
 SLA_ACTOR = Actor("system", None, "时限监控 SLA")
+# An escalated complaint with no team and no category team goes here (the front office).
+ESCALATION_TEAM = "service"
+PENDING_OWNER = "kesu_escalation_owner"
 EVENT_OF_KIND = {
     "warning": "sla_warning",
     "breach": "sla_breach",
@@ -172,6 +178,8 @@ def _one(
         event, body = "stage_overdue", f"当前阶段已超过时限（{due}）"
     else:
         body = f"{name}已超时（时限 {due}），升级至{LEVEL_NAMES[level]}"
+    if level >= 1:
+        ensure_owner(session, clock, directory, complaint, level)
     if kind == "warning" or stage_limit:
         people = directory.resolve(complaint, ["assignee"])
     elif kind == "breach":
@@ -279,6 +287,10 @@ def escalate(
         audit={"level": level, "source": source},
     )
     directory = Directory(session)
+    if rules_running(session):  # the rules after this one may still route it: own it after them
+        session.info.setdefault(PENDING_OWNER, {})[complaint.id] = level
+    else:
+        ensure_owner(session, clock, directory, complaint, level)
     people = directory.for_level(complaint, level)
     notice = Notice(
         event="escalated",
@@ -290,6 +302,59 @@ def escalate(
     notify(session, clock, notice, people)
     _task(session, clock, complaint, level, reason, people)
     return True
+
+
+def ensure_owner(
+    session: Session, clock: Clock, directory: Directory, complaint: Complaint, level: int
+) -> bool:
+    """An escalated complaint must be someone's: with no team it goes to its category's team
+    (or ``ESCALATION_TEAM``), with no assignee to that team's lead, else to the person it is
+    escalated to. Through the complaint service, so it is on the timeline. Returns whether it
+    assigned."""
+    if not complaint.is_open or (complaint.team_id is not None and complaint.assignee_id):
+        return False
+    team = complaint.team or _fallback_team(session, complaint)
+    owner = complaint.assignee
+    if owner is not None:  # keep the handler; the complaint only needs a team
+        if owner.team_id is not None and team is not None and owner.team_id != team.id:
+            team = None  # the assignee's own team, set by the service
+    else:
+        candidates = [*directory.leads(team.id if team else None)]
+        candidates += directory.for_level(complaint, level)
+        owner = next(
+            (u for u in candidates if u.team_id is None or team is None or u.team_id == team.id),
+            None,
+        )
+    if team is None and owner is None:
+        return False
+    reason = _("升级至%(level)s，需要有人负责") % {"level": _(LEVEL_NAMES[level])}
+    try:
+        service.assign(
+            session,
+            clock,
+            SLA_ACTOR,
+            complaint,
+            version=complaint.version,
+            team=team,
+            assignee=owner,
+            reason=reason,
+        )
+    except KesuError:  # e.g. the owner was deactivated: the escalation itself still stands
+        return False
+    return True
+
+
+def settle_pending_owners(session: Session, clock: Clock, complaint: Complaint) -> None:
+    """After the rules ran: owners for the complaint's escalations (see ``escalate``)."""
+    level = session.info.get(PENDING_OWNER, {}).pop(complaint.id, None)
+    if level is not None:
+        ensure_owner(session, clock, Directory(session), complaint, level)
+
+
+def _fallback_team(session: Session, complaint: Complaint) -> Team | None:
+    category = complaint.category
+    code = (category.team_code if category else None) or ESCALATION_TEAM
+    return session.scalar(select(Team).where(Team.code == code, Team.is_active))
 
 
 def level_of(session: Session, complaint: Complaint) -> int:
