@@ -1,0 +1,60 @@
+"""The timeline reads as sentences in the reader's language: no internal event codes, no
+English field names on a Chinese page, no Chinese system sentences on an English one."""
+
+from __future__ import annotations
+
+import re
+
+from tests.web.conftest import post_form
+
+RAW_CODES = ("rule_fired", "triaged", "stage_changed", "customer_message", "updated")
+
+
+def _timeline(html: str) -> str:
+    start = html.index('<ol class="timeline">')
+    return html[start : html.index("</ol>", start)]
+
+
+def _version(client, page):
+    return re.search(r'name="version" value="(\d+)"', client.get(page).text).group(1)
+
+
+def _move_and_edit(client, complaint):
+    page = f"/complaints/{complaint.number}"
+    move = {"to": "investigating", "version": _version(client, page)}
+    post_form(client, page, f"{page}/transition", move)
+    version = _version(client, page)
+    post_form(client, page, f"{page}/update", {"severity": "serious", "version": version})
+
+
+def test_the_chinese_timeline_is_sentences_without_codes(signed_in, make_complaint):
+    complaint = make_complaint()
+    client = signed_in("lead1", role="team_lead")
+    _move_and_edit(client, complaint)
+    timeline = _timeline(client.get(f"/complaints/{complaint.number}").text)
+    assert f"投诉已受理，受理编号 {complaint.number}" in timeline
+    assert "从「受理登记」进入「调查核实」阶段" in timeline
+    assert "修改了 严重程度" in timeline
+    assert not any(code in timeline for code in RAW_CODES)
+    assert "severity" not in timeline and "Registered" not in timeline
+
+
+def test_the_english_timeline_is_english(signed_in, make_complaint):
+    complaint = make_complaint()
+    client = signed_in("lead1", role="team_lead")
+    _move_and_edit(client, complaint)
+    client.get("/lang/en")
+    timeline = _timeline(client.get(f"/complaints/{complaint.number}").text)
+    assert f"Complaint registered, number {complaint.number}" in timeline
+    assert "Moved from “Registered” to “Investigating”" in timeline
+    assert "Changed Severity" in timeline
+    assert "受理编号" not in timeline and "阶段" not in timeline
+    assert not any(code in timeline for code in RAW_CODES)
+
+
+def test_the_tracking_page_speaks_the_customers_language(browser, make_complaint):
+    complaint = make_complaint()
+    english = browser.get(f"/t/{complaint.tracking_token}", headers={"Accept-Language": "en"}).text
+    assert f"Complaint registered, number {complaint.number}" in _timeline(english)
+    chinese = browser.get(f"/t/{complaint.tracking_token}").text
+    assert f"投诉已受理，受理编号 {complaint.number}" in _timeline(chinese)
