@@ -29,6 +29,7 @@ from kesu.complaints.enums import Channel, StageCategory
 from kesu.complaints.models import Complaint
 from kesu.complaints.queries import ComplaintFilters, list_complaints, mask_phone, timeline_of
 from kesu.complaints.schemas import ComplaintUpdate
+from kesu.complaints.sorting import Sort, list_sorted
 from kesu.errors import InvalidInput, KesuError, StaleVersion
 from kesu.sla.api import sla_view
 from kesu.taxonomy.enums import Severity
@@ -41,6 +42,7 @@ from kesu.web.deps import ClockDep, ReadSession, WriteSession, actor_for
 from kesu.web.i18n import gettext as _
 from kesu.web.i18n import locale_dependency
 from kesu.web.templating import flash, loc, redirect, render
+from kesu.workbench.page import sort_links, workbench_extras
 
 router = APIRouter(dependencies=[Depends(locale_dependency)], include_in_schema=False)
 PAGE_SIZE = 50
@@ -61,6 +63,8 @@ class Queue(BaseModel):
     q: str = ""
     unassigned: str = ""
     status: str = "open"
+    sort: str = ""
+    view: str = ""
     cursor: str = ""
 
     def filters(self) -> ComplaintFilters:
@@ -92,17 +96,28 @@ def workbench(
     rows: list[Complaint] = []
     next_cursor: str | None = None
     error: KesuError | None = None
+    sort = Sort.parse(query.sort)
+    query.sort = sort.code if sort else ""
     try:
-        rows, next_cursor = list_complaints(
-            session, user, query.filters(), clock.now(), PAGE_SIZE, query.cursor[:400] or None
-        )
+        cursor = query.cursor[:400] or None
+        if sort is None:
+            rows, next_cursor = list_complaints(
+                session, user, query.filters(), clock.now(), PAGE_SIZE, cursor
+            )
+        else:
+            rows, next_cursor = list_sorted(
+                session, user, query.filters(), clock.now(), sort, PAGE_SIZE, cursor
+            )
     except KesuError as exc:
         error = exc
+    params = query.model_dump(exclude={"cursor"})
     context = {
         "rows": rows,
         "next_cursor": next_cursor,
         "sees_all": sees_all,
-        "params": query.model_dump(exclude={"cursor"}),
+        "params": params,
+        "sorts": sort_links(params, sort),
+        **workbench_extras(request, session, user, params),
         "first_page": not query.cursor,
         "error": error,
         "now": clock.now(),

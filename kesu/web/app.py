@@ -68,6 +68,7 @@ def create_app(
     app.include_router(complaints_api)
     app.include_router(accounts_api)
     app.include_router(taxonomy_api)
+    _include_workbench(app)
     _include_automation(app)
     _include_views(app)
 
@@ -111,6 +112,15 @@ def _include_automation(app: FastAPI) -> None:
 
     for router in (routing_api, sla_api, notify_api, tasks_api, similar_api, triage_api):
         app.include_router(router)
+
+
+def _include_workbench(app: FastAPI) -> None:
+    """Bulk actions and saved views of the workbench (JSON routes)."""
+    from kesu.complaints.bulk_api import router as bulk_api
+    from kesu.workbench.api import router as views_api
+
+    app.include_router(bulk_api)
+    app.include_router(views_api)
 
 
 def _include_views(app: FastAPI) -> None:

@@ -32,11 +32,13 @@ def routers() -> list[APIRouter]:
     from kesu.taxonomy import views as taxonomy
     from kesu.triage import config_views as triage_config
     from kesu.triage import views as triage
+    from kesu.workbench import views as workbench
 
     # intake first: its /complaints/new must win over /complaints/{ref}.
     return [
         intake.router,
         complaints.router,
+        workbench.router,
         accounts.router,
         taxonomy.router,
         routing.router,

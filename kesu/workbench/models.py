@@ -18,8 +18,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from kesu.complaints.models import Complaint
 from kesu.db import Base
 
-OPEN = {"sqlite_where": text("is_open = 1"), "postgresql_where": text("is_open")}
-OPEN_NO_DUE = {
+OPEN: dict[str, Any] = {"sqlite_where": text("is_open = 1"), "postgresql_where": text("is_open")}
+OPEN_NO_DUE: dict[str, Any] = {
     "sqlite_where": text("is_open = 1 AND due_at IS NULL"),
     "postgresql_where": text("is_open AND due_at IS NULL"),
 }
