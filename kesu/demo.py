@@ -152,14 +152,18 @@ def generate(
             made += 1
         people = [_customer(rng, cid, now) for cid in sorted({r["customer_id"] for r in rows})]
         with db.session() as session:
-            existing = set(
-                session.scalars(
-                    select(Customer.id).where(Customer.id.in_([p["id"] for p in people]))
+            stored = {
+                c.id: c._asdict()
+                for c in session.execute(
+                    select(Customer.id, Customer.name, Customer.phone, Customer.email).where(
+                        Customer.id.in_([p["id"] for p in people])
+                    )
                 )
-            )
-            fresh = [p for p in people if p["id"] not in existing]
+            }
+            fresh = [p for p in people if p["id"] not in stored]
             if fresh:
                 session.execute(insert(Base.metadata.tables["customers"]), fresh)
+            _contact_snapshots(rows, {p["id"]: p for p in fresh} | stored)
             session.execute(insert(Base.metadata.tables["complaints"]), rows)
             session.execute(insert(Base.metadata.tables["complaint_events"]), events)
             insert_rows(session, Base.metadata.tables["similar_terms"], terms)
@@ -188,6 +192,15 @@ def _batches(total: int, size: int) -> Iterator[int]:
     while total > 0:
         yield min(size, total)
         total -= size
+
+
+def _contact_snapshots(rows: list[dict[str, Any]], people: dict[int, dict[str, Any]]) -> None:
+    """Each complaint keeps what it said about its customer (``contact_*``, kesu.privacy)."""
+    for row in rows:
+        person = people[row["customer_id"]]
+        row["contact_name"] = person["name"]
+        row["contact_phone"] = person["phone"]
+        row["contact_email"] = person["email"]
 
 
 def _customer(rng: random.Random, customer_id: int, now: datetime) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from kesu.accounts.models import User
 from kesu.accounts.roles import ALL_DATA_ROLES, Permission, Role, can
 from kesu.complaints.models import Complaint
 from kesu.errors import Forbidden, NotFound
+from kesu.web.i18n import gettext as _
 
 
 def scope_filter(user: User) -> ColumnElement[bool]:
@@ -50,14 +51,18 @@ def get_complaint_for_user(
     """The complaint ``ref`` (id or number) if ``user`` may see it; 404 otherwise (no leaks)."""
     complaint = lookup(session, ref)
     if complaint is None or not _in_scope(user, complaint):
-        raise NotFound(f"没有这个投诉: {ref} (no such complaint)", field="id")
+        raise NotFound(_("没有这个投诉：%(ref)s") % {"ref": ref}, field="id")
     require(user, permission)
     return complaint
 
 
 def require(user: User, permission: Permission) -> None:
     if not can(user.role, permission):
-        raise Forbidden(f"角色 {user.role} 无权执行此操作 (needs {permission.value})")
+        raise Forbidden(
+            _("您的角色无权执行此操作（需要权限 %(permission)s）")
+            % {"permission": permission.value},
+            code="forbidden",
+        )
 
 
 def _in_scope(user: User, complaint: Complaint) -> bool:

@@ -36,7 +36,9 @@ from kesu.complaints.schemas import (
     TransitionIn,
 )
 from kesu.errors import InvalidInput
+from kesu.privacy.service import audit_contact_read, masked_event, sees_contact
 from kesu.taxonomy.enums import Severity
+from kesu.web.i18n import gettext as _
 from kesu.web.deps import (
     ClockDep,
     DatabaseDep,
@@ -73,7 +75,7 @@ def _change(
         complaint = get_complaint_for_user(session, user, ref, permission)
         apply(session, complaint)
         session.commit()
-        return _out(session, complaint, settings, clock)
+        return _out(session, complaint, settings, clock, not sees_contact(user))
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ComplaintOut)
@@ -116,7 +118,7 @@ def create_complaint(
         if replayed:
             response.headers["Idempotent-Replayed"] = "true"
         response.headers["Location"] = f"/api/v1/complaints/{complaint.id}"
-        return _out(session, complaint, settings, clock)
+        return _out(session, complaint, settings, clock, not sees_contact(user))
 
 
 @router.get("", response_model=ComplaintPage)
@@ -155,9 +157,19 @@ def list_(
 
 @router.get("/{ref}", response_model=ComplaintOut)
 def get(
-    ref: str, session: ReadSession, user: UserR, clock: ClockDep, settings: SettingsDep
+    ref: str,
+    session: ReadSession,
+    db: DatabaseDep,
+    user: UserR,
+    clock: ClockDep,
+    settings: SettingsDep,
 ) -> dict[str, Any]:
-    return _out(session, get_complaint_for_user(session, user, ref), settings, clock)
+    """The complaint; phone and email masked unless the role has ``contact.view`` (audited)."""
+    complaint = get_complaint_for_user(session, user, ref)
+    masked = not sees_contact(user)
+    if not masked:
+        audit_contact_read(db, clock, user, complaint)
+    return _out(session, complaint, settings, clock, masked)
 
 
 @router.patch("/{ref}", response_model=ComplaintOut)
@@ -183,7 +195,8 @@ def update(
 @router.get("/{ref}/events", response_model=list[EventOut])
 def events(ref: str, session: ReadSession, user: UserR) -> list[dict[str, Any]]:
     complaint = get_complaint_for_user(session, user, ref)
-    return [event_out(e) for e in timeline_of(session, complaint)]
+    found = [event_out(e) for e in timeline_of(session, complaint)]
+    return found if sees_contact(user) else [masked_event(e) for e in found]
 
 
 @router.post("/{ref}/transitions", response_model=ComplaintOut)
@@ -300,7 +313,7 @@ def merge(
         keep = get_complaint_for_user(session, user, body.into)
         service.merge(session, clock, actor_for(user), duplicate, keep, body.version, body.reason)
         session.commit()
-        return _out(session, keep, settings, clock)
+        return _out(session, keep, settings, clock, not sees_contact(user))
 
 
 def _team(session: Session, team_id: int | None, code: str | None) -> Team | None:
@@ -312,7 +325,9 @@ def _team(session: Session, team_id: int | None, code: str | None) -> Team | Non
         else session.scalar(select(Team).where(Team.code == code))
     )
     if team is None or not team.is_active:
-        raise InvalidInput(f"没有这个团队: {team_id or code} (unknown team)", field="team")
+        raise InvalidInput(
+            _("没有这个团队：%(team)s") % {"team": team_id or code}, field="team", code="unknown"
+        )
     return team
 
 
@@ -325,5 +340,9 @@ def _user(session: Session, user_id: int | None, username: str | None) -> User |
         else session.scalar(select(User).where(User.username == username))
     )
     if user is None:
-        raise InvalidInput(f"没有这个用户: {user_id or username} (unknown user)", field="assignee")
+        raise InvalidInput(
+            _("没有这个用户：%(user)s") % {"user": user_id or username},
+            field="assignee",
+            code="unknown",
+        )
     return user

@@ -89,6 +89,8 @@ class EventKind(StrEnum):
     merged = "merged"
     merged_into = "merged_into"
     updated = "updated"
+    customer_merged = "customer_merged"  # its customer record was merged into another
+    customer_anonymized = "customer_anonymized"  # its customer's data erased (PIPL)
 
 
 class Visibility(StrEnum):

@@ -23,6 +23,9 @@ class Customer(Base):
     external_id: Mapped[str | None] = mapped_column(String(128), index=True)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # Set when the customer's data was erased (PIPL request or retention): name, phone, email
+    # and external id are gone here and on every complaint's snapshot.
+    anonymized_at: Mapped[datetime | None]
 
 
 class Stage(Base):
@@ -67,6 +70,11 @@ class Complaint(Base):
     content: Mapped[str] = mapped_column(Text)
     channel: Mapped[str] = mapped_column(String(16))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    # What this complaint said about the customer, as given: a later complaint (or an anonymous
+    # visitor with the same phone) never rewrites it, and the customer row is staff's to edit.
+    contact_name: Mapped[str | None] = mapped_column(String(128))
+    contact_phone: Mapped[str | None] = mapped_column(String(32))
+    contact_email: Mapped[str | None] = mapped_column(String(255))
     order_no: Mapped[str | None] = mapped_column(String(64), index=True)
     product: Mapped[str | None] = mapped_column(String(128))
     remedy: Mapped[str | None] = mapped_column(String(16))

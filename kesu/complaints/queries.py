@@ -15,6 +15,8 @@ from kesu.accounts.models import Team, User
 from kesu.complaints.access import scope_branches
 from kesu.complaints.models import Complaint, ComplaintEvent, Stage
 from kesu.errors import InvalidInput
+from kesu.privacy.masking import mask_phone as mask_phone  # the workbench masks with it
+from kesu.privacy.service import contact_out, shown_text
 from kesu.taxonomy import cache as config_cache
 
 
@@ -202,29 +204,15 @@ def stage_names(session: Session) -> dict[str, Stage]:
     return {s.code: s for s in stages}
 
 
-def mask_phone(phone: str | None) -> str | None:
-    if not phone or len(phone) < 7:
-        return phone
-    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
-
-
-def mask_email(email: str | None) -> str | None:
-    if not email or "@" not in email:
-        return email
-    local, _, domain = email.partition("@")
-    return local[:1] + "***@" + domain
-
-
 def to_out(
     c: Complaint, stages: dict[str, Stage], base_url: str, now: datetime, masked: bool = False
 ) -> dict[str, Any]:
-    cust = c.customer
     stage = stages.get(c.stage)
     return {
         "id": c.id,
         "number": c.number,
-        "title": c.title,
-        "content": c.content,
+        "title": shown_text(c.title, masked),
+        "content": shown_text(c.content, masked),
         "channel": c.channel,
         "stage": c.stage,
         "stage_name": stage.name if stage else c.stage,
@@ -237,15 +225,7 @@ def to_out(
             if c.assignee
             else None
         ),
-        "customer": {
-            "id": cust.id,
-            "name": cust.name,
-            "phone": mask_phone(cust.phone) if masked else cust.phone,
-            "email": mask_email(cust.email) if masked else cust.email,
-            "tier": cust.tier,
-            "region": cust.region,
-            "external_id": cust.external_id,
-        },
+        "customer": contact_out(c, masked),  # what this complaint said (kesu.privacy)
         "order_no": c.order_no,
         "product": c.product,
         "remedy": c.remedy,

@@ -26,6 +26,7 @@ from kesu.db import Database
 from kesu.errors import Conflict, InvalidInput
 from kesu.taxonomy.enums import SEVERITY_RANK, Severity
 from kesu.taxonomy.service import active_stages, resolve_category, validate_custom_fields
+from kesu.web.i18n import gettext as _
 
 REPEAT_WINDOW = timedelta(days=30)
 
@@ -62,13 +63,9 @@ def create_complaint(
     now = clock.now()
     received_at = data.received_at or now
     if received_at.tzinfo is None:
-        raise InvalidInput(
-            "received_at 需要时区 (received_at needs a time zone)", field="received_at"
-        )
+        raise InvalidInput(_("受理时间需要带时区"), field="received_at")
     if received_at > now + timedelta(minutes=5):
-        raise InvalidInput(
-            "received_at 不能晚于现在 (received_at is in the future)", field="received_at"
-        )
+        raise InvalidInput(_("受理时间不能晚于现在"), field="received_at")
     category = resolve_category(session, data.category) if data.category else None
     custom = validate_custom_fields(session, data.custom_fields)
     first = _first_stage(session)
@@ -76,7 +73,7 @@ def create_complaint(
         category.default_severity if category and category.default_severity else "minor"
     )
     number = next_number(session, now)
-    customer = upsert_customer(session, clock, data.customer)
+    customer = find_or_create_customer(session, clock, data.customer)
     # Everything below is written by one flush at commit: customer, complaint, event, audit.
     complaint = Complaint(
         number=number,
@@ -84,6 +81,9 @@ def create_complaint(
         content=data.content,
         channel=data.channel,
         customer=customer,
+        contact_name=data.customer.name,
+        contact_phone=data.customer.phone,
+        contact_email=data.customer.email,
         order_no=data.order_no or None,
         product=data.product or None,
         remedy=data.remedy,
@@ -132,7 +132,7 @@ def _replay(session: Session, scope: str, key: str, fingerprint: str) -> Complai
         return None
     if row.request_hash != fingerprint:
         raise InvalidInput(
-            "Idempotency-Key 已用于另一个不同的请求 (key reused with a different body)",
+            _("Idempotency-Key 已用于另一个不同的请求"),
             field="Idempotency-Key",
             code="idempotency_key_reused",
         )
@@ -165,7 +165,7 @@ def replay_after_conflict(
 def _first_stage(session: Session) -> Stage:
     stages = active_stages(session)
     if not stages:
-        raise Conflict("没有配置处理阶段 (no stages configured; run kesu db upgrade)")
+        raise Conflict(_("没有配置处理阶段，请运行 kesu db upgrade"), code="no_stages")
     return stages[0]
 
 
@@ -182,8 +182,12 @@ def priority_for(severity: str, tier: str) -> int:
     return base
 
 
-def upsert_customer(session: Session, clock: Clock, data: CustomerIn) -> Customer:
-    """Finds the customer by external id, phone or email, updating what they told us now."""
+def find_or_create_customer(session: Session, clock: Clock, data: CustomerIn) -> Customer:
+    """Links to the customer with this external id, phone or email, or creates one.
+
+    Never changes an existing customer: anyone can type someone else's phone into a public
+    form, so what this complaint says about the customer lives on the complaint (its
+    ``contact_*`` snapshot) and only staff edit the customer record (``kesu.customers``)."""
     keys = [
         (Customer.external_id, data.external_id),
         (Customer.phone, data.phone),
@@ -193,33 +197,22 @@ def upsert_customer(session: Session, clock: Clock, data: CustomerIn) -> Custome
     candidates = list(
         session.scalars(select(Customer).where(or_(*wanted)).order_by(Customer.id).limit(10))
     )
-    customer = None
     for column, value in keys:  # the strongest identifier wins
         customer = next((c for c in candidates if value and getattr(c, column.key) == value), None)
         if customer:
-            break
+            return customer
     now = clock.now()
-    if customer is None:
-        customer = Customer(
-            name=data.name,
-            phone=data.phone,
-            email=data.email,
-            tier=data.tier,
-            region=data.region,
-            external_id=data.external_id,
-            created_at=now,
-            updated_at=now,
-        )
-        session.add(customer)  # inserted by the caller's flush
-        return customer
-    customer.name = data.name
-    for field in ("phone", "email", "region", "external_id"):
-        value = getattr(data, field)
-        if value:
-            setattr(customer, field, value)
-    if data.tier != "standard":
-        customer.tier = data.tier
-    customer.updated_at = now
+    customer = Customer(
+        name=data.name,
+        phone=data.phone,
+        email=data.email,
+        tier=data.tier,
+        region=data.region,
+        external_id=data.external_id,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(customer)  # inserted by the caller's flush
     return customer
 
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, mo
 
 from kesu.complaints.enums import Channel, Remedy, Tier
 from kesu.taxonomy.enums import Severity
+from kesu.web.i18n import gettext as _
 
 PHONE_PATTERN = r"^\+?[0-9][0-9\- ]{4,19}$"
 
@@ -28,9 +29,7 @@ class CustomerIn(Strict):
     @model_validator(mode="after")
     def _reachable(self) -> CustomerIn:
         if not (self.phone or self.email or self.external_id):
-            raise ValueError(
-                "customer needs a phone, an email or an external_id (至少填写电话或邮箱)"
-            )
+            raise ValueError(_("请至少填写电话、邮箱或外部编号"))
         return self
 
 
