@@ -31,6 +31,8 @@ from kesu.complaints.queries import ComplaintFilters, list_complaints, mask_phon
 from kesu.complaints.schemas import ComplaintUpdate
 from kesu.complaints.sorting import Sort, list_sorted
 from kesu.errors import InvalidInput, KesuError, StaleVersion
+from kesu.privacy.masking import mask_text
+from kesu.privacy.service import audit_contact_read, contact_out, sees_contact, shown_text
 from kesu.sla.api import sla_view
 from kesu.taxonomy.enums import Severity
 from kesu.taxonomy.service import active_form_fields, active_stages, category_tree
@@ -38,7 +40,7 @@ from kesu.triage.similar import find_similar
 from kesu.triage.views import panel as triage_panel
 from kesu.web.csrf import CheckedForm, text
 from kesu.web.csrf import version as form_version
-from kesu.web.deps import ClockDep, ReadSession, WriteSession, actor_for
+from kesu.web.deps import ClockDep, DatabaseDep, ReadSession, WriteSession, actor_for
 from kesu.web.i18n import gettext as _
 from kesu.web.i18n import locale_dependency
 from kesu.web.templating import flash, loc, redirect, render
@@ -170,6 +172,11 @@ def _page(
         session.get(Complaint, complaint.merged_into_id) if complaint.merged_into_id else None
     )
     repeat_of = session.get(Complaint, complaint.repeat_of_id) if complaint.repeat_of_id else None
+    masked = not sees_contact(user)  # auditor, finance: phone and email masked everywhere
+    events = timeline_of(session, complaint)
+    if masked:
+        for event in events:
+            event.sentence = mask_text(event.sentence)  # type: ignore[attr-defined]
     return render(
         request,
         "complaints/detail.html",
@@ -180,7 +187,9 @@ def _page(
             "now": clock.now(),
             "targets": lifecycle.allowed_targets(stages, current) if acts and current else [],
             "output_specs": output_specs,
-            "events": timeline_of(session, complaint),
+            "events": events,
+            "contact": contact_out(complaint, masked),
+            "shown": lambda text: shown_text(text, masked),
             "fields": {f.code: f for f in active_form_fields(session)},
             "teams": list(session.scalars(select(Team).where(Team.is_active).order_by(Team.id))),
             "users": users,
@@ -209,9 +218,16 @@ def _page(
 
 @router.get("/complaints/{ref}")
 def complaint_page(
-    request: Request, ref: str, session: ReadSession, user: PageUserR, clock: ClockDep
+    request: Request,
+    ref: str,
+    session: ReadSession,
+    db: DatabaseDep,
+    user: PageUserR,
+    clock: ClockDep,
 ) -> Response:
     complaint = get_complaint_for_user(session, user, ref)
+    if sees_contact(user):
+        audit_contact_read(db, clock, user, complaint)
     return _page(request, session, clock, user, complaint)
 
 

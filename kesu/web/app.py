@@ -103,6 +103,7 @@ def create_app(
 
 def _include_automation(app: FastAPI) -> None:
     """Routing rules, SLA, notifications, tasks and incidents (JSON routes)."""
+    from kesu.customers.api import router as customers_api
     from kesu.notify.api import router as notify_api
     from kesu.routing.api import router as routing_api
     from kesu.sla.api import router as sla_api
@@ -112,6 +113,7 @@ def _include_automation(app: FastAPI) -> None:
 
     for router in (routing_api, sla_api, notify_api, tasks_api, similar_api, triage_api):
         app.include_router(router)
+    app.include_router(customers_api)  # customer records, their anonymisation (kesu.privacy)
 
 
 def _include_workbench(app: FastAPI) -> None:
