@@ -28,7 +28,9 @@ from kesu.complaints.queries import timeline_of
 from kesu.complaints.schemas import ComplaintCreate
 from kesu.config import Settings
 from kesu.errors import InvalidInput, KesuError, NotFound
+from kesu.intake import challenge
 from kesu.taxonomy.service import active_form_fields, active_stages, category_tree
+from kesu.web import ratelimit
 from kesu.web.csrf import CheckedForm, text
 from kesu.web.deps import (
     ClockDep,
@@ -40,6 +42,7 @@ from kesu.web.deps import (
 )
 from kesu.web.i18n import N_, locale_dependency
 from kesu.web.i18n import gettext as _
+from kesu.web.ratelimit import rate_limit
 from kesu.web.templating import flash, redirect, render
 
 router = APIRouter(dependencies=[Depends(locale_dependency)], include_in_schema=False)
@@ -150,7 +153,12 @@ def _submit_page(
     return render(
         request,
         "intake/submit.html",
-        {"values": values, "error": error, "fields": fields},
+        {
+            "values": values,
+            "error": error,
+            "fields": fields,
+            "challenge": challenge.widget(request),
+        },
         status_code,
     )
 
@@ -160,7 +168,7 @@ def submit_page(request: Request, session: ReadSession) -> Response:
     return _submit_page(request, session)
 
 
-@router.post("/submit")
+@router.post("/submit", dependencies=[rate_limit("public")])
 def submit(
     request: Request, form: CheckedForm, session: WriteSession, clock: ClockDep, db: DatabaseDep
 ) -> Response:
@@ -168,6 +176,7 @@ def submit(
     fields = [f.code for f in active_form_fields(session) if f.public]
     try:
         data = complaint_from_form(form, Channel.web.value, fields, staff=False)
+        _verify_challenge(request, form)
         key = values["form_key"][:255] or None  # one complaint per rendered form
         complaint, _replayed = registration.create_complaint(
             session,
@@ -185,6 +194,13 @@ def submit(
             values["form_key"] = ""  # that form was sent already; this one gets a new key
         return _submit_page(request, session, values, exc, exc.status_code)
     return redirect(f"/t/{complaint.tracking_token}?new=1")
+
+
+def _verify_challenge(request: Request, form: FormData) -> None:
+    limits = ratelimit.limits_of(request)
+    address = ratelimit.client_address(request, limits.trusted)
+    if not challenge.challenge_of(request).verify(request, form, address):
+        raise InvalidInput(_("请完成人机验证后再提交"), field="challenge")
 
 
 # ---- the tracking page ------------------------------------------------------------------
@@ -236,14 +252,14 @@ def _track_page(
     )
 
 
-@router.get("/t/{token}")
+@router.get("/t/{token}", dependencies=[rate_limit("lookup", "rate_limit_lookup")])
 def track(
     request: Request, token: str, session: ReadSession, clock: ClockDep, settings: SettingsDep
 ) -> Response:
     return _track_page(request, session, clock, settings, _by_token(session, token))
 
 
-@router.post("/t/{token}/message")
+@router.post("/t/{token}/message", dependencies=[rate_limit("public")])
 def customer_message(
     request: Request,
     token: str,
@@ -278,7 +294,7 @@ def customer_message(
     return redirect(f"/t/{token}")
 
 
-@router.post("/t/{token}/respond")
+@router.post("/t/{token}/respond", dependencies=[rate_limit("public")])
 def customer_respond(
     request: Request,
     token: str,

@@ -27,17 +27,26 @@ can bridge the gap with ``holidays``/``workdays``.
 
 All public methods take and return timezone-aware datetimes and return UTC; the local time zone
 is only used to lay business hours onto the time line. Durations are real elapsed time, so DST
-zones work too. Arithmetic walks whole open intervals day by day (never minute by minute), so a
-span of a year costs a few hundred steps.
+zones work too. Arithmetic walks whole open intervals day by day (never minute by minute) and
+jumps an ordinary week (no holiday, working day or offset change in it) in one step, using the
+week's precomputed business time; so a span costs O(days / 7 + special days) steps.
+
+Every computation is bounded: one covers at most ``MAX_SPAN`` (about ten years).
+``add_business_time`` and ``add_working_days`` raise ``CalendarRangeError`` when the answer
+lies further away; ``business_time_between`` counts only the last ``MAX_SPAN`` of a longer
+span (a clock that has run for ten years is long breached whatever its target). ``walk_steps()``
+counts the steps taken, for tests and benchmarks.
 """
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
 from importlib import resources
 from itertools import pairwise
 from typing import Any
@@ -64,15 +73,29 @@ _STATUTORY_HOLIDAYS = frozenset(chinese_calendar.holidays)
 _STATUTORY_WORKDAYS = frozenset(chinese_calendar.workdays)
 _STATUTORY_YEARS = frozenset(d.year for d in _STATUTORY_HOLIDAYS)
 
-# A safety net against calendars that never open (e.g. only admin working days in the past);
-# no real calendar has ten years without a business hour.
-_MAX_CLOSED_DAYS = 3660
+# The longest span one computation covers (see the module docstring); also the safety net
+# against calendars that never open: no real calendar has ten years without a business hour.
+MAX_SPAN = timedelta(days=3660)
+_WEEK = timedelta(days=7)
+_DAY = timedelta(days=1)
+_steps = [0]  # days walked plus weeks jumped, process-wide (read by walk_steps())
+
+
+def walk_steps() -> int:
+    """How many calendar steps (a day walked, or an ordinary week jumped) this process has
+    taken so far; the difference around a computation is its cost."""
+    return _steps[0]
+
 
 _HHMM = re.compile(r"^(\d{2}):(\d{2})$")
 
 
 class CalendarConfigError(ValueError):
     """A calendar config is invalid; the message names the offending field."""
+
+
+class CalendarRangeError(ValueError):
+    """A computation would cover more than ``MAX_SPAN`` of calendar time."""
 
 
 def has_statutory_data(year: int) -> bool:
@@ -195,11 +218,24 @@ class BusinessCalendar:
         if self.always_open or not delta:
             return start + delta
         remaining = delta
-        for open_at, close_at in self._intervals_from(start):
-            if remaining <= close_at - open_at:
-                return open_at + remaining
-            remaining -= close_at - open_at
-        raise AssertionError("unreachable: _intervals_from() never ends")
+        first = start.astimezone(_zone(self.timezone)).date()
+        day = first
+        while True:
+            self._step(first, day)
+            if day > first:
+                week = self._ordinary_week(day)
+                if week is not None and remaining > week:
+                    remaining -= week
+                    day += _WEEK
+                    continue
+            for open_at, close_at in self._intervals_on(day):
+                if close_at <= start:
+                    continue
+                open_at = max(open_at, start)
+                if remaining <= close_at - open_at:
+                    return open_at + remaining
+                remaining -= close_at - open_at
+            day += _DAY
 
     def business_time_between(self, a: datetime, b: datetime) -> timedelta:
         """Business time from ``a`` to ``b``; negative when ``b`` is before ``a``."""
@@ -208,11 +244,25 @@ class BusinessCalendar:
             return -self.business_time_between(b, a)
         if self.always_open:
             return b - a
+        a = max(a, b - MAX_SPAN)
+        tz = _zone(self.timezone)
+        first, last = a.astimezone(tz).date(), b.astimezone(tz).date()
         total = timedelta(0)
-        for open_at, close_at in self._intervals_from(a):
-            if open_at >= b:
-                break
-            total += min(close_at, b) - open_at
+        day = first
+        while day <= last:
+            self._step(first, day)
+            if first < day and day + _WEEK <= last:  # the whole week lies inside (a, b)
+                week = self._ordinary_week(day)
+                if week is not None:
+                    total += week
+                    day += _WEEK
+                    continue
+            for open_at, close_at in self._intervals_on(day):
+                if open_at >= b:
+                    break
+                if close_at > a:
+                    total += min(close_at, b) - max(open_at, a)
+            day += _DAY
         return total
 
     def add_working_days(self, start: datetime, days: int) -> datetime:
@@ -223,11 +273,12 @@ class BusinessCalendar:
         """
         if days < 0:
             raise ValueError("days must not be negative")
-        day = _as_utc(start).astimezone(_zone(self.timezone)).date()
+        first = _as_utc(start).astimezone(_zone(self.timezone)).date()
+        day = first
         if days == 0 and not self.is_working_day(day):
-            day = self._next_working_day(day)
+            day = self._next_working_day(first, day)
         for _ in range(days):
-            day = self._next_working_day(day)
+            day = self._next_working_day(first, day)
         return self._intervals_on(day)[-1][1]
 
     # -- internals --------------------------------------------------------------------------
@@ -246,26 +297,61 @@ class BusinessCalendar:
             for s, e in self.hours_on(day)
         ]
 
-    def _next_working_day(self, day: date) -> date:
-        for _ in range(_MAX_CLOSED_DAYS):
-            day += timedelta(days=1)
+    def _next_working_day(self, first: date, day: date) -> date:
+        while True:
+            day += _DAY
+            self._step(first, day)
             if self.is_working_day(day):
                 return day
-        raise RuntimeError("calendar has no business hours for ten years")
+
+    @staticmethod
+    def _step(first: date, day: date) -> None:
+        """Counts one step; refuses to go beyond ``MAX_SPAN`` from ``first``."""
+        _steps[0] += 1
+        if day - first > MAX_SPAN:
+            raise CalendarRangeError(
+                f"the answer lies more than {MAX_SPAN.days} days after {first.isoformat()}"
+            )
+
+    @cached_property
+    def _special_days(self) -> tuple[date, ...]:
+        """Dates whose hours may differ from their weekday's, sorted (for ``bisect``)."""
+        days = set(self.holidays) | set(self.workdays)
+        if self.use_statutory:
+            days |= _STATUTORY_HOLIDAYS | _STATUTORY_WORKDAYS
+        return tuple(sorted(days))
+
+    @cached_property
+    def _week_total(self) -> timedelta:
+        return timedelta(minutes=sum(e - s for hours in self.week for s, e in hours))
+
+    def _ordinary_week(self, day: date) -> timedelta | None:
+        """The business time of the seven days from ``day`` when they follow the weekday
+        hours and the zone keeps one UTC offset across them; else ``None`` (walk them)."""
+        special = self._special_days
+        i = bisect.bisect_left(special, day)
+        if i < len(special) and special[i] < day + _WEEK:
+            return None
+        tz = _zone(self.timezone)
+        end = day + _WEEK
+        if (
+            datetime(day.year, day.month, day.day, tzinfo=tz).utcoffset()
+            != datetime(end.year, end.month, end.day, tzinfo=tz).utcoffset()
+        ):
+            return None
+        return self._week_total
 
     def _intervals_from(self, t: datetime) -> Iterator[tuple[datetime, datetime]]:
-        """Open intervals ending after ``t``, the first clipped to start at ``t``; endless."""
-        day = t.astimezone(_zone(self.timezone)).date()
-        closed_run = 0
+        """Open intervals ending after ``t``, the first clipped to start at ``t``, for up to
+        ``MAX_SPAN``."""
+        first = t.astimezone(_zone(self.timezone)).date()
+        day = first
         while True:
-            intervals = self._intervals_on(day)
-            closed_run = 0 if intervals else closed_run + 1
-            if closed_run > _MAX_CLOSED_DAYS:
-                raise RuntimeError("calendar has no business hours for ten years")
-            for open_at, close_at in intervals:
+            self._step(first, day)
+            for open_at, close_at in self._intervals_on(day):
                 if close_at > t:
                     yield max(open_at, t), close_at
-            day += timedelta(days=1)
+            day += _DAY
 
 
 # -- parsing helpers ---------------------------------------------------------------------------
