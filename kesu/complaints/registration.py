@@ -22,6 +22,7 @@ from kesu.complaints.enums import EventKind
 from kesu.complaints.models import Complaint, Customer, IdempotencyKey, Stage
 from kesu.complaints.numbering import next_number
 from kesu.complaints.schemas import ComplaintCreate, CustomerIn
+from kesu.config import get_settings
 from kesu.db import Database
 from kesu.errors import Conflict, InvalidInput
 from kesu.taxonomy.enums import SEVERITY_RANK, Severity
@@ -66,6 +67,12 @@ def create_complaint(
         raise InvalidInput(_("受理时间需要带时区"), field="received_at")
     if received_at > now + timedelta(minutes=5):
         raise InvalidInput(_("受理时间不能晚于现在"), field="received_at")
+    max_age = get_settings().received_at_max_age_days
+    if received_at < now - timedelta(days=max_age):
+        # Also keeps the SLA calendar's walk from received_at to now short (issue 8).
+        raise InvalidInput(
+            _("受理时间不能早于 %(days)d 天前") % {"days": max_age}, field="received_at"
+        )
     category = resolve_category(session, data.category) if data.category else None
     custom = validate_custom_fields(session, data.custom_fields)
     first = _first_stage(session)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
@@ -47,6 +47,21 @@ class ComplaintCreate(Strict):
     tags: list[str] = Field(default_factory=list, max_length=20)
     custom_fields: dict[str, Any] = Field(default_factory=dict)
     received_at: datetime | None = None
+
+    @field_validator("received_at")
+    @classmethod
+    def _received_at(cls, value: datetime | None) -> datetime | None:
+        # The range against now (KESU_RECEIVED_AT_MAX_AGE_DAYS) is checked at registration;
+        # here only what no clock can make valid: a naive time, or one UTC cannot hold.
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(_("受理时间需要带时区"))
+        try:
+            value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError(_("受理时间超出可表示的范围")) from None
+        return value
 
     @field_validator("tags")
     @classmethod
