@@ -32,7 +32,14 @@ from kesu.complaints.schemas import ComplaintUpdate
 from kesu.complaints.sorting import Sort, list_sorted
 from kesu.errors import InvalidInput, KesuError, StaleVersion
 from kesu.privacy.masking import mask_text
-from kesu.privacy.service import audit_contact_read, contact_out, sees_contact, shown_text
+from kesu.privacy.service import (
+    audit_contact_read,
+    contact_out,
+    masked_cases,
+    masked_keywords,
+    sees_contact,
+    shown_text,
+)
 from kesu.sla.api import sla_view
 from kesu.taxonomy.enums import Severity
 from kesu.taxonomy.service import active_form_fields, active_stages, category_tree
@@ -174,9 +181,14 @@ def _page(
     repeat_of = session.get(Complaint, complaint.repeat_of_id) if complaint.repeat_of_id else None
     masked = not sees_contact(user)  # auditor, finance: phone and email masked everywhere
     events = timeline_of(session, complaint)
+    similar = find_similar(session, complaint, 5, user)
+    triage = triage_panel(session, complaint, may_handle and not complaint.merged_into_id)
     if masked:
         for event in events:
             event.sentence = mask_text(event.sentence)  # type: ignore[attr-defined]
+        similar = masked_cases(similar)
+        if triage is not None:
+            masked_keywords(session, triage.result, complaint)
     return render(
         request,
         "complaints/detail.html",
@@ -208,8 +220,8 @@ def _page(
             "merged_into": merged_into,
             "sla": sla_view(session, complaint, clock.now()),
             "repeat_of": repeat_of,
-            "similar": find_similar(session, complaint, 5, user),
-            "triage": triage_panel(session, complaint, may_handle and not complaint.merged_into_id),
+            "similar": similar,
+            "triage": triage,
             "state": state or FormState(),
         },
         status_code,

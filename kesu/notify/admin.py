@@ -3,6 +3,7 @@ the outbox (failed deliveries, retry) and the channel endpoints (robots, webhook
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -18,6 +19,8 @@ from kesu.notify.models import Notification, NotifyEndpoint, NotifyPreference, O
 from kesu.notify.service import DEFAULT_CHANNELS, ENDPOINT_KINDS, USER_CHANNELS
 from kesu.notify.texts import events as template_events
 from kesu.taxonomy import cache as config_cache
+from kesu.web.i18n import N_, translations
+from kesu.web.i18n import gettext as _
 
 SECRET_KEYS = ("secret", "hmac_secret", "access_token", "key", "password", "token")
 
@@ -226,3 +229,68 @@ def endpoint_out(row: NotifyEndpoint) -> dict[str, Any]:
         "is_active": row.is_active,
         "updated_at": row.updated_at,
     }
+
+
+def get_endpoint(session: Session, row_id: int) -> NotifyEndpoint:
+    row = session.get(NotifyEndpoint, row_id)
+    if row is None:
+        raise NotFound(_("没有这个通知渠道：%(id)s") % {"id": row_id}, field="id")
+    return row
+
+
+def delete_endpoint(session: Session, clock: Clock, actor: Actor, row: NotifyEndpoint) -> None:
+    """Deletes an endpoint; its past deliveries stay in the outbox (without the endpoint)."""
+    record_audit(
+        session,
+        clock,
+        actor,
+        "notify_endpoint.delete",
+        "notify_endpoint",
+        row.code,
+        endpoint_out(row),
+    )
+    session.delete(row)
+    session.flush()
+    config_cache.clear()
+
+
+TEST_TITLE = N_("kesu 测试通知")
+TEST_BODY = N_("这是一条来自 kesu 的测试消息，收到即表示「%(name)s」配置正确。")
+
+
+def send_test(
+    session: Session, clock: Clock, actor: Actor, row: NotifyEndpoint, phone: str = ""
+) -> OutboxMessage:
+    """Queues a test message to the endpoint through the outbox (the worker delivers it), in
+    the endpoint's language. An SMS gateway needs a phone number to send to."""
+    if row.kind == "sms" and not (phone.isascii() and 5 <= len(phone) <= 20):
+        raise InvalidInput(_("测试短信需要一个手机号码"), field="phone")
+    translate = translations("en" if row.locale.startswith("en") else "zh_CN").gettext
+    now = clock.now()
+    message = OutboxMessage(
+        dedup_key=f"test:ep{row.id}:{secrets.token_hex(8)}",
+        channel=row.kind,
+        endpoint_id=row.id,
+        recipient=phone if row.kind == "sms" else "",
+        event="test",
+        title=translate(TEST_TITLE),
+        body=translate(TEST_BODY) % {"name": row.name},
+        data={"complaint": None, "test": True},
+        status="pending",
+        attempts=0,
+        available_at=now,
+        last_error="",
+        created_at=now,
+    )
+    session.add(message)
+    session.flush()
+    record_audit(
+        session,
+        clock,
+        actor,
+        "notify_endpoint.test",
+        "notify_endpoint",
+        row.code,
+        {"outbox_id": message.id},
+    )
+    return message

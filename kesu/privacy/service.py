@@ -8,6 +8,7 @@ complaint and day (a second look the same day costs one indexed read, no write).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, time
 from typing import Any
 
@@ -22,7 +23,7 @@ from kesu.clock import Clock
 from kesu.complaints.models import Complaint
 from kesu.complaints.numbering import LOCAL_TZ
 from kesu.db import Database
-from kesu.privacy.masking import mask_email, mask_phone, mask_text
+from kesu.privacy.masking import EMAIL_IN_TEXT, PHONE_IN_TEXT, mask_email, mask_phone, mask_text
 
 CONTACT_VIEW = "contact.view"
 EXPORT = "export"
@@ -121,3 +122,31 @@ def record_export(
         "",
         {"rows": count, "masked": masked, "filters": filters or {}},
     )
+
+
+def masked_cases(cases: list[Any]) -> list[Any]:
+    """Similar cases (``triage.similar.SimilarCase``) with contact details in their texts masked."""
+    return [
+        replace(
+            case,
+            title=mask_text(case.title),
+            solution=mask_text(case.solution) if case.solution else case.solution,
+            result=mask_text(case.result) if case.result else case.result,
+        )
+        for case in cases
+    ]
+
+
+def masked_keywords(session: Session, result: Any, complaint: Complaint) -> None:
+    """Drops from a stored triage result, for this view only, the keywords that are pieces of a
+    phone number or email in the complaint (jieba splits ``wang@example.com`` into words)."""
+    found = " ".join(
+        m.group(0)
+        for text in (complaint.title, complaint.content)
+        for pattern in (PHONE_IN_TEXT, EMAIL_IN_TEXT)
+        for m in pattern.finditer(text or "")
+    ).lower()
+    if not found:
+        return
+    session.expunge(result)  # a read session: the change must never be flushed
+    result.keywords = [k for k in result.keywords if str(k[0]).lower() not in found]

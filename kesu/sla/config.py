@@ -20,6 +20,7 @@ from kesu.sla.calendar import BusinessCalendar, CalendarConfigError
 from kesu.sla.milestones import MILESTONES, POLICY_MILESTONES
 from kesu.sla.models import SlaCalendar, SlaPolicy
 from kesu.taxonomy import cache as config_cache
+from kesu.web.i18n import gettext as _
 
 DEFAULT_CALENDAR = "standard"
 MAX_MINUTES = 366 * 24 * 60
@@ -60,29 +61,34 @@ class PolicySpec:
 
 def parse_targets(raw: Any, field: str = "targets") -> dict[str, Target]:
     if not isinstance(raw, Mapping):
-        raise InvalidInput("targets 必须是对象 (must be an object)", field=field)
+        raise InvalidInput(_("时限目标必须是对象"), field=field)
     parsed: dict[str, Target] = {}
     for code, spec in raw.items():
         where = f"{field}.{code}"
         if code not in POLICY_MILESTONES:
-            options = ", ".join(POLICY_MILESTONES)
-            raise InvalidInput(f"未知的时限节点 {code} (milestones: {options})", field=where)
+            raise InvalidInput(
+                _("未知的时限节点 %(code)s，可用：%(options)s")
+                % {"code": code, "options": ", ".join(POLICY_MILESTONES)},
+                field=where,
+            )
         if not isinstance(spec, Mapping) or set(spec) - {"minutes", "working_days", "until_stage"}:
             raise InvalidInput(
-                "需要 minutes 或 working_days (minutes | working_days [, until_stage])",
-                field=where,
+                _("时限目标需要 minutes 或 working_days（可另加 until_stage）"), field=where
             )
         minutes, days = spec.get("minutes"), spec.get("working_days")
         if (minutes is None) == (days is None):
-            raise InvalidInput("minutes 与 working_days 二选一 (exactly one)", field=where)
+            raise InvalidInput(_("分钟数与工作日只能填一个"), field=where)
         for name, value, high in (("minutes", minutes, MAX_MINUTES), ("working_days", days, 60)):
             if value is not None and (
                 isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high
             ):
-                raise InvalidInput(f"{name} 必须是 1–{high} 的整数", field=f"{where}.{name}")
+                raise InvalidInput(
+                    _("%(name)s 必须是 1–%(high)d 的整数") % {"name": name, "high": high},
+                    field=f"{where}.{name}",
+                )
         until = spec.get("until_stage")
         if until is not None and (not isinstance(until, str) or not until):
-            raise InvalidInput("until_stage 必须是阶段代码", field=f"{where}.until_stage")
+            raise InvalidInput(_("until_stage 必须是阶段代码"), field=f"{where}.until_stage")
         parsed[code] = Target(minutes, days, until)
     return parsed
 
@@ -95,11 +101,11 @@ def parse_levels(raw: Any, warn_percent: int) -> tuple[int, int]:
         or not 100 < raw[0] < raw[1] <= 1000
     ):
         raise InvalidInput(
-            "level_percents 需要两个递增的百分比，均大于 100 (e.g. [150, 200])",
+            _("升级百分比需要两个递增的整数，均大于 100 且不超过 1000（例如 150、200）"),
             field="level_percents",
         )
     if not 1 <= warn_percent < 100:
-        raise InvalidInput("warn_percent 需在 1–99 之间", field="warn_percent")
+        raise InvalidInput(_("预警百分比需在 1–99 之间"), field="warn_percent")
     return int(raw[0]), int(raw[1])
 
 

@@ -1,19 +1,22 @@
-"""Admin pages for the configuration: the 3-level category tree and the stages of the loop."""
+"""Admin pages for the configuration: the 3-level category tree (add, rename, move, disable),
+the stages of the loop and the custom fields of the complaint form."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from kesu.accounts.roles import Role
 from kesu.accounts.views import AdminR, AdminW
 from kesu.complaints.models import Stage
 from kesu.errors import InvalidInput, KesuError
 from kesu.taxonomy import service
+from kesu.taxonomy.models import FormField
 from kesu.web.csrf import CheckedForm, text
 from kesu.web.deps import ClockDep, ReadSession, WriteSession, actor_for
 from kesu.web.i18n import gettext as _
@@ -21,6 +24,7 @@ from kesu.web.i18n import locale_dependency
 from kesu.web.templating import flash, redirect, render
 
 router = APIRouter(dependencies=[Depends(locale_dependency)], include_in_schema=False)
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 # ---- categories ----------------------------------------------------------------------------
@@ -33,11 +37,13 @@ def _categories_page(
     error: KesuError | None = None,
     values: dict[str, str] | None = None,
 ) -> Response:
+    categories = service.category_tree(session)
     return render(
         request,
         "taxonomy/categories.html",
         {
-            "categories": service.category_tree(session),
+            "categories": categories,
+            "parents": [c for c in categories if c.level < service.MAX_LEVEL],
             "values": values or {},
             "error": error,
             "max_level": service.MAX_LEVEL,
@@ -193,3 +199,177 @@ def update_stage(
         return _stages_page(request, session, exc.status_code, exc, code, values)
     flash(request, _("已保存阶段「%(name)s」") % {"name": stage.name})
     return redirect(f"/admin/stages#stage-{code}")
+
+
+# ---- category rename and move --------------------------------------------------------------
+
+
+@router.post("/admin/categories/{category_id}")
+def update_category(
+    request: Request,
+    category_id: RowId,
+    form: CheckedForm,
+    session: WriteSession,
+    clock: ClockDep,
+    user: AdminW,
+) -> Response:
+    values = {k: text(form, k) for k in ("name", "name_en", "parent_id")}
+    values["category_id"] = str(category_id)
+    try:
+        parent = values["parent_id"]
+        if parent and not (parent.isascii() and parent.isdigit() and len(parent) < 10):
+            raise InvalidInput(_("上级分类无效"), field="parent_id")
+        category = service.update_category(
+            session,
+            clock,
+            actor_for(user),
+            category_id,
+            name=values["name"],
+            name_en=values["name_en"],
+            parent_id=int(parent) if parent else None,
+        )
+        path = category.path
+        session.commit()
+    except KesuError as exc:
+        session.rollback()
+        return _categories_page(request, session, exc.status_code, exc, values)
+    flash(request, _("已保存分类 %(path)s") % {"path": path})
+    return redirect(f"/admin/categories#cat-{category_id}")
+
+
+# ---- custom form fields --------------------------------------------------------------------
+
+FIELD_TEXT = ("code", "label", "label_en", "field_type", "options", "sort")
+
+
+def _field_values(field: FormField | None) -> dict[str, str]:
+    if field is None:
+        return {"field_type": "text", "sort": "100", "public": "1", "is_active": "1"}
+    return {
+        "code": field.code,
+        "label": field.label,
+        "label_en": field.label_en,
+        "field_type": field.field_type,
+        "options": "\n".join(field.options),
+        "sort": str(field.sort),
+        "required": "1" if field.required else "",
+        "public": "1" if field.public else "",
+        "is_active": "1" if field.is_active else "",
+    }
+
+
+def _field_changes(form: FormData) -> dict[str, Any]:
+    sort = text(form, "sort") or "0"
+    if not (sort.isascii() and sort.isdigit() and len(sort) < 8):
+        raise InvalidInput(_("顺序必须是 0–1000000 的整数"), field="sort")
+    return {
+        "label": text(form, "label"),
+        "label_en": text(form, "label_en"),
+        "field_type": text(form, "field_type"),
+        "options": [line.strip() for line in str(form.get("options") or "").splitlines()],
+        "sort": int(sort),
+        "required": form.get("required") == "1",
+        "public": form.get("public") == "1",
+        "is_active": form.get("is_active") == "1",
+    }
+
+
+def _submitted(form: FormData) -> dict[str, str]:
+    values = {k: text(form, k) for k in FIELD_TEXT}
+    values["options"] = str(form.get("options") or "")
+    for key in ("required", "public", "is_active"):
+        values[key] = "1" if form.get(key) == "1" else ""
+    return values
+
+
+def _fields_page(
+    request: Request,
+    session: Session,
+    field: FormField | None = None,
+    values: dict[str, str] | None = None,
+    error: KesuError | None = None,
+    status_code: int = 200,
+) -> Response:
+    rows = list(session.scalars(select(FormField).order_by(FormField.sort, FormField.id)))
+    return render(
+        request,
+        "taxonomy/form_field.html" if field else "taxonomy/form_fields.html",
+        {
+            "fields": rows,
+            "field": field,
+            "values": values if values is not None else _field_values(field),
+            "error": error,
+            "types": service.FIELD_TYPES,
+        },
+        status_code,
+    )
+
+
+@router.get("/admin/form-fields")
+def form_fields_page(request: Request, session: ReadSession, user: AdminR) -> Response:
+    return _fields_page(request, session)
+
+
+@router.post("/admin/form-fields")
+def create_form_field(
+    request: Request, form: CheckedForm, session: WriteSession, clock: ClockDep, user: AdminW
+) -> Response:
+    try:
+        field = service.create_form_field(
+            session, clock, actor_for(user), text(form, "code"), _field_changes(form)
+        )
+        session.commit()
+    except KesuError as exc:
+        session.rollback()
+        return _fields_page(request, session, None, _submitted(form), exc, exc.status_code)
+    flash(request, _("已添加表单字段「%(label)s」") % {"label": field.label})
+    return redirect("/admin/form-fields")
+
+
+@router.get("/admin/form-fields/{field_id}")
+def form_field_page(
+    request: Request, field_id: RowId, session: ReadSession, user: AdminR
+) -> Response:
+    return _fields_page(request, session, service.get_form_field(session, field_id))
+
+
+@router.post("/admin/form-fields/{field_id}")
+def update_form_field(
+    request: Request,
+    field_id: RowId,
+    form: CheckedForm,
+    session: WriteSession,
+    clock: ClockDep,
+    user: AdminW,
+) -> Response:
+    field = service.get_form_field(session, field_id)
+    try:
+        service.update_form_field(session, clock, actor_for(user), field, _field_changes(form))
+        label = field.label
+        session.commit()
+    except KesuError as exc:
+        session.rollback()
+        field = service.get_form_field(session, field_id)
+        values = {**_submitted(form), "code": field.code}
+        return _fields_page(request, session, field, values, exc, exc.status_code)
+    flash(request, _("已保存表单字段「%(label)s」") % {"label": label})
+    return redirect("/admin/form-fields")
+
+
+@router.post("/admin/form-fields/{field_id}/active")
+def toggle_form_field(
+    request: Request,
+    field_id: RowId,
+    form: CheckedForm,
+    session: WriteSession,
+    clock: ClockDep,
+    user: AdminW,
+) -> Response:
+    field = service.get_form_field(session, field_id)
+    active = text(form, "active") == "1"
+    service.update_form_field(session, clock, actor_for(user), field, {"is_active": active})
+    label = field.label
+    session.commit()
+    message = _("已启用表单字段「%(label)s」") if active else _("已停用表单字段「%(label)s」")
+    flash(request, message % {"label": label})
+    return redirect("/admin/form-fields")

@@ -29,6 +29,7 @@ def routers() -> list[APIRouter]:
     from kesu.intake import views as intake
     from kesu.notify import views as notify
     from kesu.routing import views as routing
+    from kesu.sla import views as sla
     from kesu.taxonomy import views as taxonomy
     from kesu.triage import config_views as triage_config
     from kesu.triage import views as triage
@@ -42,6 +43,7 @@ def routers() -> list[APIRouter]:
         accounts.router,
         taxonomy.router,
         routing.router,
+        sla.router,
         triage.router,
         triage_config.router,
         notify.router,
