@@ -37,6 +37,8 @@ class Incident(Base):
     rule_id: Mapped[int | None] = mapped_column(ForeignKey("routing_rules.id", ondelete="SET NULL"))
     opened_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
+    closed_by: Mapped[str] = mapped_column(String(128), default="", server_default="")
+    close_note: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class IncidentComplaint(Base):

@@ -8,15 +8,19 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from kesu.accounts.audit import record_audit
 from kesu.accounts.service import Actor
 from kesu.clock import Clock
 from kesu.complaints import timeline
 from kesu.complaints.models import Complaint
+from kesu.errors import Conflict, InvalidInput
 from kesu.incidents.models import Incident, IncidentComplaint
 from kesu.notify.recipients import Directory
 from kesu.notify.service import Notice, notify
+from kesu.web.i18n import gettext as _
 
 WINDOW = timedelta(hours=24)
+MAX_NOTE = 5000
 MAX_LINKED_AT_OPEN = 500
 
 
@@ -131,5 +135,55 @@ def incident_out(session: Session, incident: Incident) -> dict[str, Any]:
         "rule_id": incident.rule_id,
         "opened_at": incident.opened_at,
         "closed_at": incident.closed_at,
+        "closed_by": incident.closed_by,
+        "close_note": incident.close_note,
         "complaints": count or 0,
     }
+
+
+def incidents(session: Session, status: str | None, limit: int = 200) -> list[tuple[Incident, int]]:
+    """Incidents, newest first, each with its number of linked complaints (one query)."""
+    count = (
+        select(func.count())
+        .select_from(IncidentComplaint)
+        .where(IncidentComplaint.incident_id == Incident.id)
+        .scalar_subquery()
+    )
+    stmt = select(Incident, count).order_by(Incident.id.desc()).limit(limit)
+    if status:
+        stmt = stmt.where(Incident.status == status)
+    return [(row[0], row[1] or 0) for row in session.execute(stmt)]
+
+
+def linked(session: Session, incident: Incident, limit: int = 500) -> list[Complaint]:
+    """The incident's complaints, newest first."""
+    return list(
+        session.scalars(
+            select(Complaint)
+            .join(IncidentComplaint, IncidentComplaint.complaint_id == Complaint.id)
+            .where(IncidentComplaint.incident_id == incident.id)
+            .order_by(Complaint.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def close_incident(
+    session: Session, clock: Clock, actor: Actor, incident: Incident, note: str
+) -> Incident:
+    """Closes an open incident with a note (what was done); audited. Later complaints of the
+    category open a new incident."""
+    if incident.status != "open":
+        raise Conflict(_("应急事件已关闭"), code="incident_closed")
+    if not note.strip():
+        raise InvalidInput(_("请填写关闭说明"), field="note")
+    if len(note) > MAX_NOTE:
+        raise InvalidInput(_("关闭说明太长（最多 5000 字）"), field="note")
+    incident.status = "closed"
+    incident.closed_at = clock.now()
+    incident.closed_by = actor.label
+    incident.close_note = note.strip()
+    record_audit(
+        session, clock, actor, "incident.closed", "incident", str(incident.id), {"note": note}
+    )
+    return incident

@@ -14,20 +14,22 @@ from kesu.incidents.models import Incident
 from kesu.incidents.service import incident_out
 from kesu.tasks import service
 from kesu.web.deps import ClockDep, DatabaseDep, ReadSession, UserR, UserW, actor_for
+from kesu.web.i18n import gettext as _
+from kesu.web.params import ComplaintRef
 
 router = APIRouter(prefix="/api/v1", tags=["tasks and incidents"])
 RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 @router.get("/complaints/{ref}/tasks")
-def tasks(ref: str, session: ReadSession, user: UserR) -> list[dict[str, Any]]:
+def tasks(ref: ComplaintRef, session: ReadSession, user: UserR) -> list[dict[str, Any]]:
     complaint = get_complaint_for_user(session, user, ref)
     return [service.task_out(t) for t in service.tasks_of(session, complaint)]
 
 
 @router.post("/complaints/{ref}/tasks/{task_id}/done")
 def task_done(
-    ref: str, task_id: RowId, db: DatabaseDep, user: UserW, clock: ClockDep
+    ref: ComplaintRef, task_id: RowId, db: DatabaseDep, user: UserW, clock: ClockDep
 ) -> dict[str, Any]:
     with db.session() as session:
         complaint = get_complaint_for_user(session, user, ref, Permission.complaint_handle)
@@ -54,5 +56,5 @@ def incident(incident_id: RowId, session: ReadSession, user: UserR) -> dict[str,
     require(user, Permission.complaint_assign)
     found = session.get(Incident, incident_id)
     if found is None:
-        raise NotFound(f"没有这个应急事件: {incident_id}", field="id")
+        raise NotFound(_("没有这个应急事件"), field="id")
     return incident_out(session, found)

@@ -38,3 +38,4 @@ class Task(Base):
     created_by: Mapped[str] = mapped_column(String(128), default="")
     created_at: Mapped[datetime]
     done_at: Mapped[datetime | None]
+    done_by: Mapped[str] = mapped_column(String(128), default="", server_default="")

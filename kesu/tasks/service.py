@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, or_, select
 from sqlalchemy.orm import Session
 
+from kesu.accounts.audit import record_audit
 from kesu.accounts.models import Team, User
+from kesu.accounts.roles import ALL_DATA_ROLES, Role
 from kesu.accounts.service import Actor
 from kesu.bulk import insert_rows
 from kesu.clock import Clock
@@ -16,6 +18,7 @@ from kesu.complaints import timeline
 from kesu.complaints.models import Complaint
 from kesu.errors import Conflict, NotFound
 from kesu.tasks.models import Task
+from kesu.web.i18n import gettext as _
 
 
 def create_task(
@@ -91,6 +94,7 @@ def task_row(
         "created_by": actor.label,
         "created_at": clock.now(),
         "done_at": None,
+        "done_by": "",
     }
 
 
@@ -103,11 +107,12 @@ def complete_task(
 ) -> Task:
     task = session.get(Task, task_id)
     if task is None or task.complaint_id != complaint.id:
-        raise NotFound(f"没有这个任务: {task_id} (no such task)", field="task_id")
+        raise NotFound(_("没有这个任务"), field="task_id")
     if task.status == "done":
-        raise Conflict("任务已完成 (already done)")
+        raise Conflict(_("任务已完成"), code="task_done")
     task.status = "done"
     task.done_at = clock.now()
+    task.done_by = actor.label
     timeline.record(
         session,
         clock,
@@ -115,10 +120,53 @@ def complete_task(
         complaint,
         "task_done",
         body=f"任务「{task.title}」已完成",
-        data={"task": task.id},
+        data={"task": task.id, "title": task.title},
         audit={"task": task.id, "status": "done"},
     )
     return task
+
+
+def claim_task(session: Session, clock: Clock, actor: Actor, task: Task, user: User) -> Task:
+    """``user`` takes an open task of their team's queue (audited; the complaint is unchanged)."""
+    if task.status != "open":
+        raise Conflict(_("任务已完成"), code="task_done")
+    if task.assignee_id is not None and task.assignee_id != user.id:
+        raise Conflict(_("任务已有人负责"), code="task_claimed")
+    task.assignee_id = user.id
+    record_audit(
+        session, clock, actor, "task.claimed", "task", str(task.id), {"user": user.username}
+    )
+    return task
+
+
+def may_work_on(user: User, task: Task) -> bool:
+    """A task is for its team's members, its assignee, and roles that see every complaint."""
+    return (
+        Role(user.role) in ALL_DATA_ROLES
+        or task.assignee_id == user.id
+        or (task.team_id is not None and task.team_id == user.team_id)
+    )
+
+
+SCOPES = ("team", "mine", "all")
+
+
+def queue(
+    session: Session, user: User, scope: str, status: str | None, limit: int = 200
+) -> list[tuple[Task, Complaint]]:
+    """A task queue with each task's complaint: ``team`` (the user's team and their own),
+    ``mine`` (assigned to the user) or ``all`` (roles that see every complaint); open first,
+    earliest deadline first."""
+    stmt = select(Task, Complaint).join(Complaint, Complaint.id == Task.complaint_id)
+    if scope == "mine":
+        stmt = stmt.where(Task.assignee_id == user.id)
+    elif scope == "team" or Role(user.role) not in ALL_DATA_ROLES:
+        mine = Task.assignee_id == user.id
+        stmt = stmt.where(or_(mine, Task.team_id == user.team_id) if user.team_id else mine)
+    if status:
+        stmt = stmt.where(Task.status == status)
+    stmt = stmt.order_by(Task.status.desc(), Task.due_at.is_(None), Task.due_at, Task.id.desc())
+    return [(row[0], row[1]) for row in session.execute(stmt.limit(limit))]
 
 
 def tasks_of(session: Session, complaint: Complaint) -> list[Task]:
@@ -142,4 +190,5 @@ def task_out(task: Task) -> dict[str, object]:
         "created_by": task.created_by,
         "created_at": task.created_at,
         "done_at": task.done_at,
+        "done_by": task.done_by,
     }

@@ -26,9 +26,11 @@ def routers() -> list[APIRouter]:
     # Imported here: the domain views import kesu.web helpers, so this module stays a leaf.
     from kesu.accounts import views as accounts
     from kesu.complaints import views as complaints
+    from kesu.incidents import views as incidents
     from kesu.intake import views as intake
     from kesu.notify import views as notify
     from kesu.routing import views as routing
+    from kesu.tasks import views as tasks
     from kesu.sla import views as sla
     from kesu.taxonomy import views as taxonomy
     from kesu.triage import config_views as triage_config
@@ -47,5 +49,7 @@ def routers() -> list[APIRouter]:
         triage.router,
         triage_config.router,
         notify.router,
+        tasks.router,
+        incidents.router,
         router,
     ]
