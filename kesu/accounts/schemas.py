@@ -2,7 +2,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from email_validator import EmailNotValidError, validate_email
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from kesu.errors import InvalidInput
+from kesu.web.i18n import gettext as _
 
 
 class Strict(BaseModel):
@@ -15,8 +19,19 @@ class UserCreate(Strict):
     role: str
     team: str | None = Field(default=None, description="team code")
     display_name: str = Field(default="", max_length=128)
-    email: str | None = Field(default=None, max_length=255)
+    email: EmailStr | None = Field(default=None, max_length=255)
     phone: str | None = Field(default=None, max_length=32)
+
+
+def checked_email(value: str | None) -> str | None:
+    """A user's email, normalised; empty → ``None``; not an address → 422 naming ``email``."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    try:
+        return str(validate_email(text, check_deliverability=False).normalized)
+    except EmailNotValidError:
+        raise InvalidInput(_("邮箱地址无效"), field="email") from None
 
 
 class UserOut(BaseModel):

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from kesu.accounts.audit import record_audit
 from kesu.accounts.models import ApiToken, Team, User
 from kesu.accounts.roles import Role
+from kesu.accounts.schemas import checked_email
 from kesu.clock import Clock
 from kesu.errors import Conflict, InvalidInput, NotFound
 from kesu.web.i18n import gettext as _
@@ -122,6 +123,7 @@ def create_user(
         raise InvalidInput(_("未知角色：%(role)s") % {"role": role}, field="role") from None
     if session.scalar(select(User.id).where(User.username == username)):
         raise Conflict(_("用户名已存在：%(name)s") % {"name": username}, field="username")
+    email = checked_email(email)
     team = team_by_code(session, team_code) if team_code else None
     user = User(
         username=username,
