@@ -25,6 +25,7 @@ from kesu.triage.schemas import (
     rule_out,
 )
 from kesu.web.deps import ClockDep, DatabaseDep, ReadSession, UserR, UserW, actor_for
+from kesu.web.i18n import gettext as _
 
 router = APIRouter(prefix="/api/v1", tags=["triage"])
 RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -181,6 +182,6 @@ def complaint_triage(ref: str, session: ReadSession, user: UserR) -> dict[str, A
     result = service.result_for(session, complaint.id)
     if result is None:
         raise NotFound(
-            f"投诉 {complaint.number} 没有分诊结果 (no triage result)", field="complaint"
+            _("投诉 %(number)s 没有分诊结果") % {"number": complaint.number}, field="complaint"
         )
     return result_out(result, complaint.number)

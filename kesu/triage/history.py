@@ -24,13 +24,14 @@ from kesu.triage.training import (
     TrainOutcome,
     train_model,
 )
+from kesu.web.i18n import gettext as _
 
 
 def read_table(path: Path, text_column: str, label_column: str) -> list[tuple[str, str]]:
     """(text, label) rows of a CSV (UTF-8) or Excel (.xlsx) file; InvalidInput names a
     missing file or column."""
     if not path.is_file():
-        raise InvalidInput(f"文件不存在: {path} (file not found)", field="file")
+        raise InvalidInput(_("文件不存在：%(path)s") % {"path": path}, field="file")
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         header, rows = _read_excel(path)
     else:
@@ -41,8 +42,8 @@ def read_table(path: Path, text_column: str, label_column: str) -> list[tuple[st
     missing = [c for c in (text_column, label_column) if c not in header]
     if missing:
         raise InvalidInput(
-            f"{path.name} 缺少列 {', '.join(missing)} (no column {', '.join(missing)}; "
-            f"columns: {', '.join(header)})",
+            _("%(file)s 缺少列 %(missing)s（文件中的列：%(columns)s）")
+            % {"file": path.name, "missing": ", ".join(missing), "columns": ", ".join(header)},
             field="file",
         )
     text_at, label_at = header.index(text_column), header.index(label_column)
@@ -88,7 +89,7 @@ def category_examples_from_file(
     if unknown:
         shown = ", ".join(f"{label} ({n})" for label, n in unknown.most_common(5))
         raise InvalidInput(
-            f"这些标签不是分类路径: {shown} (labels must be category paths or unique names)",
+            _("这些标签不是分类路径或唯一的分类名称：%(labels)s") % {"labels": shown},
             field=label_column,
         )
     return examples
@@ -124,9 +125,9 @@ def train_from_upload(
     paths as labels, or for ``detection`` the label value meaning "a complaint"."""
     suffix = Path(filename or "").suffix.lower()
     if suffix not in UPLOAD_SUFFIXES:
-        raise InvalidInput("请上传 .csv 或 .xlsx 文件 (upload a .csv or .xlsx file)", field="file")
+        raise InvalidInput(_("请上传 .csv 或 .xlsx 文件"), field="file")
     if not data:
-        raise InvalidInput("文件是空的 (the file is empty)", field="file")
+        raise InvalidInput(_("文件是空的"), field="file")
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"upload{suffix}"
         path.write_bytes(data)
@@ -139,11 +140,7 @@ def train_from_upload(
                 with db.session(write=False) as session:
                     examples = category_examples_from_file(session, path, text_column, label_column)
         except UnicodeDecodeError:
-            raise InvalidInput(
-                "CSV 须为 UTF-8 编码 (the CSV must be UTF-8)", field="file"
-            ) from None
+            raise InvalidInput(_("CSV 须为 UTF-8 编码"), field="file") from None
         except (zipfile.BadZipFile, KeyError, OSError):
-            raise InvalidInput(
-                "无法读取这个 Excel 文件 (not a readable .xlsx file)", field="file"
-            ) from None
+            raise InvalidInput(_("无法读取这个 Excel 文件"), field="file") from None
     return train_model(db, clock, kind, examples, source=Path(filename).name, trained_by=trained_by)

@@ -28,6 +28,7 @@ from kesu.triage.emotion import (
 )
 from kesu.triage.models import LexiconEntry
 from kesu.triage.text import Segmenter, default_user_words, get_segmenter, normalize
+from kesu.web.i18n import gettext as _
 
 TTL_SECONDS = 5.0
 MAX_WORD_LENGTH = 64
@@ -167,7 +168,7 @@ def delete_entry(
 ) -> None:
     entry = session.get(LexiconEntry, entry_id)
     if entry is None:
-        raise NotFound(f"词条 {entry_id} 不存在 (lexicon entry {entry_id} not found)")
+        raise NotFound(_("词条 %(id)s 不存在") % {"id": entry_id})
     if clock is not None and actor is not None:
         record_audit(
             session, clock, actor, "lexicon.delete", "lexicon_entry", entry_id, _audited(entry)
@@ -184,11 +185,10 @@ def _audited(entry: LexiconEntry) -> dict[str, object]:
 def _checked_word(word: str) -> str:
     key = normalize(word)
     if not key:
-        raise InvalidInput("词语不能为空 (word is empty)", field="word")
+        raise InvalidInput(_("词语不能为空"), field="word")
     if len(key) > MAX_WORD_LENGTH or any(ch.isspace() or not ch.isprintable() for ch in key):
         raise InvalidInput(
-            f"词语须为不含空格的 1–{MAX_WORD_LENGTH} 个字符 (word must be 1–{MAX_WORD_LENGTH} "
-            "characters without spaces)",
+            _("词语须为不含空格的 1–%(max)d 个字符") % {"max": MAX_WORD_LENGTH},
             field="word",
         )
     return key
@@ -200,7 +200,7 @@ def _checked_category(lexicon: LexiconName, category: str) -> str:
         return ""
     if category not in allowed:
         raise InvalidInput(
-            f"类别须为 {', '.join(allowed)} 之一 (category must be one of {', '.join(allowed)})",
+            _("类别须为 %(allowed)s 之一") % {"allowed": ", ".join(allowed)},
             field="category",
         )
     return category
@@ -212,7 +212,7 @@ def _checked_weight(lexicon: LexiconName, weight: float) -> float:
         return 1.0
     if not low <= weight <= high:
         raise InvalidInput(
-            f"权重须在 {low:g}–{high:g} 之间 (weight must be between {low:g} and {high:g})",
+            _("权重须在 %(low)s–%(high)s 之间") % {"low": f"{low:g}", "high": f"{high:g}"},
             field="weight",
         )
     return float(weight)

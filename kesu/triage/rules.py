@@ -23,6 +23,7 @@ from kesu.taxonomy.models import Category
 from kesu.taxonomy.service import resolve_category
 from kesu.triage.models import KeywordRule
 from kesu.triage.text import normalize
+from kesu.web.i18n import gettext as _
 
 MAX_WORDS = 50
 MAX_WORD_LENGTH = 32
@@ -126,7 +127,7 @@ def list_rules(session: Session) -> list[tuple[KeywordRule, str]]:
 def get_rule(session: Session, rule_id: int) -> KeywordRule:
     rule = session.get(KeywordRule, rule_id)
     if rule is None:
-        raise NotFound(f"关键词规则 {rule_id} 不存在 (keyword rule {rule_id} not found)")
+        raise NotFound(_("关键词规则 %(id)s 不存在") % {"id": rule_id})
     return rule
 
 
@@ -150,11 +151,11 @@ def save_rule(
     exclude_words = _checked_words(exclude or [], "exclude", required=False)
     if set(include_words) & set(exclude_words):
         raise InvalidInput(
-            "同一个词不能既包含又排除 (a word cannot be both included and excluded)",
+            _("同一个词不能既包含又排除"),
             field="exclude",
         )
     if not 0.0 < weight <= 1.0:
-        raise InvalidInput("权重须在 0–1 之间 (weight must be in (0, 1])", field="weight")
+        raise InvalidInput(_("权重须大于 0、不超过 1"), field="weight")
     now = clock.now()
     rule = get_rule(session, rule_id) if rule_id is not None else None
     if rule is None:
@@ -193,20 +194,26 @@ def _audited(rule: KeywordRule) -> dict[str, Any]:
     return {key: getattr(rule, key) for key in keys}
 
 
+def _label(field: str) -> str:
+    return _("包含词") if field == "include" else _("排除词")
+
+
 def _checked_words(words: list[str], field: str, *, required: bool) -> list[str]:
     clean = list(dict.fromkeys(normalize(w) for w in words if normalize(w)))
     if required and not clean:
-        raise InvalidInput(f"{field} 至少需要一个词 ({field} needs at least one word)", field=field)
+        raise InvalidInput(_("%(field)s 至少需要一个词") % {"field": _label(field)}, field=field)
     if len(clean) > MAX_WORDS:
         raise InvalidInput(
-            f"{field} 最多 {MAX_WORDS} 个词 (at most {MAX_WORDS} words)", field=field
+            _("%(field)s 最多 %(max)d 个词") % {"field": _label(field), "max": MAX_WORDS},
+            field=field,
         )
     if any(not ch.isprintable() for w in clean for ch in w):
-        raise InvalidInput(f"{field} 含有控制字符 (control characters)", field=field)
+        raise InvalidInput(_("%(field)s 含有控制字符") % {"field": _label(field)}, field=field)
     too_long = [w for w in clean if len(w) > MAX_WORD_LENGTH]
     if too_long:
         raise InvalidInput(
-            f"词语过长: {too_long[0]} (words are at most {MAX_WORD_LENGTH} characters)",
+            _("词语过长：%(word)s（最多 %(max)d 个字符）")
+            % {"word": too_long[0], "max": MAX_WORD_LENGTH},
             field=field,
         )
     return clean

@@ -27,6 +27,7 @@ from kesu.taxonomy.models import Category
 from kesu.triage import registry
 from kesu.triage.models import Correction, TriageModel
 from kesu.triage.registry import LoadedModel, ModelKind, ModelStatus
+from kesu.web.i18n import gettext as _
 
 if TYPE_CHECKING:
     from kesu.triage.classifier import TextClassifier
@@ -170,9 +171,9 @@ def fit_candidate(examples: Sequence[Example]) -> Candidate:
     started = time.perf_counter()
     try:
         classifier = TextClassifier(ClassifierConfig()).fit(texts, targets, sample_weight=weights)
-    except ValueError as exc:  # scikit-learn: e.g. "empty vocabulary" (texts of symbols only)
+    except ValueError:  # scikit-learn: e.g. "empty vocabulary" (texts of symbols only)
         raise InvalidInput(
-            f"训练数据中没有可学习的文字 (nothing to learn from the texts: {exc})",
+            _("训练数据中没有可学习的文字"),
             field="examples",
         ) from None
     return Candidate(classifier, train, test, skipped, round(time.perf_counter() - started, 2))

@@ -69,10 +69,10 @@ def test_a_complaint_detector_from_an_uploaded_file(client, admin, os10_rows):
 def test_bad_uploads_are_refused_naming_the_problem(client, admin, db):
     cases = [
         (history_csv(history()), "history.txt", {}, ".csv 或 .xlsx"),
-        (b"", "history.csv", {}, "empty"),
-        (history_csv(history()), "history.csv", {"text_column": "text"}, "no column text"),
+        (b"", "history.csv", {}, "文件是空的"),
+        (history_csv(history()), "history.csv", {"text_column": "text"}, "缺少列 text"),
         (history_csv(history()).decode().encode("gb18030"), "history.csv", {}, "UTF-8"),
-        (b"not a zip file", "history.xlsx", {}, ".xlsx"),
+        (b"not a zip file", "history.xlsx", {}, "Excel"),
         (history_csv([("一条投诉", "没有这个分类"), *history()]), "h.csv", {}, "没有这个分类"),
     ]
     for data, name, form, message in cases:
