@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from kesu.accounts.models import Team, User
@@ -33,6 +33,8 @@ class ComplaintFilters:
     customer_id: int | None = None
     # The team queue: the user's team, the unassigned pool and their own, whatever their role.
     team_queue: bool = False
+    # Escalated: an alert of level 1 or more (a breach, level 2 or 3, or a risk escalation).
+    escalated: bool = False
 
 
 def _encode_cursor(values: list[Any]) -> str:
@@ -161,6 +163,11 @@ def _apply_filters(
         )
     elif f.overdue is False:
         stmt = stmt.where(or_(Complaint.due_at.is_(None), Complaint.due_at >= now))
+    if f.escalated:
+        from kesu.sla.models import SlaAlert  # sla builds on complaints: imported when used
+
+        alert = exists().where(SlaAlert.complaint_id == Complaint.id, SlaAlert.level >= 1)
+        stmt = stmt.where(alert)
     if f.q:
         text = f.q.strip()
         if text.upper().startswith("TS") and "-" in text:

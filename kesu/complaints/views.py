@@ -71,6 +71,7 @@ class Queue(BaseModel):
     overdue: str = ""
     q: str = ""
     unassigned: str = ""
+    escalated: str = ""
     status: str = "open"
     sort: str = ""
     view: str = ""
@@ -86,6 +87,7 @@ class Queue(BaseModel):
             assignee="me" if self.tab == "mine" else ("none" if self.unassigned else None),
             open={"open": True, "closed": False}.get(self.status) if self.tab == "all" else True,
             team_queue=self.tab == "team",
+            escalated=bool(self.escalated),
         )
 
 
