@@ -264,5 +264,6 @@ def event_out(e: ComplaintEvent) -> dict[str, Any]:
         "actor_kind": e.actor_kind,
         "actor": e.actor_label,
         "body": e.body,
+        "text": getattr(e, "sentence", e.body),
         "data": e.data,
     }

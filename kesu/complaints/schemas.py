@@ -187,4 +187,6 @@ class EventOut(BaseModel):
     actor_kind: str
     actor: str
     body: str
+    # The event as a sentence in the caller's language (``body`` is the text as recorded).
+    text: str
     data: dict[str, Any]

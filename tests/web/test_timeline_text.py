@@ -58,3 +58,19 @@ def test_the_tracking_page_speaks_the_customers_language(browser, make_complaint
     assert f"Complaint registered, number {complaint.number}" in _timeline(english)
     chinese = browser.get(f"/t/{complaint.tracking_token}").text
     assert f"投诉已受理，受理编号 {complaint.number}" in _timeline(chinese)
+
+
+def test_the_api_gives_each_event_as_a_sentence_in_the_callers_language(client, lead):
+    from tests.complaints.helpers import move, new_complaint
+
+    complaint = new_complaint(client, lead)
+    assert move(client, lead, complaint, "investigating").status_code == 200
+    url = f"/api/v1/complaints/{complaint['id']}/events"
+    english = client.get(url, headers={**lead, "Accept-Language": "en"}).json()
+    chinese = client.get(url, headers=lead).json()
+    moved = [e for e in english if e["kind"] == "stage_changed"]
+    assert moved[0]["text"] == "Moved from “Registered” to “Investigating”"
+    assert next(e for e in chinese if e["kind"] == "stage_changed")["text"] == (
+        "从「受理登记」进入「调查核实」阶段"
+    )
+    assert english[0]["text"] == f"Complaint registered, number {complaint['number']}"
