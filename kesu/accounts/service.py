@@ -336,3 +336,138 @@ def get_user(session: Session, user_id: int) -> User:
     if user is None:
         raise NotFound(_("没有这个用户：%(id)s") % {"id": user_id}, field="user")
     return user
+
+
+# ---- user administration (the admin's user page) -------------------------------------------
+
+PHONE_RE = re.compile(r"^\+?[0-9][0-9 \-]{2,30}$")
+GENERATED_PASSWORD_BYTES = 12  # 16 URL-safe characters
+
+
+def _checked_email(value: str | None) -> str | None:
+    from email_validator import EmailNotValidError, validate_email
+
+    from kesu.web.i18n import gettext as _
+
+    text = (value or "").strip()
+    if not text:
+        return None
+    try:
+        return str(validate_email(text, check_deliverability=False).normalized)
+    except EmailNotValidError:
+        raise InvalidInput(_("邮箱地址无效"), field="email") from None
+
+
+def update_user_profile(
+    session: Session,
+    clock: Clock,
+    actor: Actor,
+    target: User,
+    *,
+    display_name: str,
+    email: str | None,
+    phone: str | None,
+) -> dict[str, list[object]]:
+    """Display name, email and phone of a user; returns (and audits) what changed."""
+    from kesu.web.i18n import gettext as _
+
+    name = display_name.strip()
+    if len(name) > 128:
+        raise InvalidInput(_("姓名最多 128 个字符"), field="display_name")
+    clean_phone = (phone or "").strip() or None
+    if clean_phone is not None and not PHONE_RE.match(clean_phone):
+        raise InvalidInput(_("电话号码无效"), field="phone")
+    wanted = {
+        "display_name": name or target.username,
+        "email": _checked_email(email),
+        "phone": clean_phone,
+    }
+    diff: dict[str, list[object]] = {}
+    for key, value in wanted.items():
+        if getattr(target, key) != value:
+            diff[key] = [getattr(target, key), value]
+            setattr(target, key, value)
+    if diff:
+        record_audit(session, clock, actor, "user.update", "user", target.id, diff)
+    return diff
+
+
+def change_user_role(
+    session: Session,
+    clock: Clock,
+    actor: Actor,
+    target: User,
+    *,
+    role: str,
+    team_code: str | None,
+) -> dict[str, list[object]]:
+    """A user's role and team. An admin cannot take their own admin role away (nobody would
+    be left to give it back). Takes effect on the user's next request, tokens included."""
+    from kesu.web.i18n import gettext as _
+
+    try:
+        new_role = Role(role)
+    except ValueError:
+        raise InvalidInput(_("未知角色：%(role)s") % {"role": role}, field="role") from None
+    if actor.user_id == target.id and new_role != Role(target.role):
+        raise InvalidInput(_("不能修改自己的角色"), field="role")
+    team = None
+    if team_code:
+        team = session.scalar(select(Team).where(Team.code == team_code, Team.is_active))
+        if team is None:
+            raise InvalidInput(_("没有这个团队：%(code)s") % {"code": team_code}, field="team")
+    diff: dict[str, list[object]] = {}
+    if target.role != new_role.value:
+        diff["role"] = [target.role, new_role.value]
+        target.role = new_role.value
+    if target.team_id != (team.id if team else None):
+        diff["team"] = [target.team.code if target.team else None, team.code if team else None]
+        target.team_id = team.id if team else None
+        target.team = team
+    if diff:
+        record_audit(session, clock, actor, "user.role_change", "user", target.id, diff)
+        token_cache.forget()
+    return diff
+
+
+def reset_password(
+    session: Session, clock: Clock, actor: Actor, target: User, new_password: str | None
+) -> str:
+    """Sets ``new_password``, or a generated one when it is None; returns the password (to be
+    shown to the admin once; only its hash is kept, and the audit row has neither)."""
+    password = new_password if new_password is not None else generate_password()
+    validate_password(password)
+    target.password_hash = hash_password(password)
+    record_audit(
+        session,
+        clock,
+        actor,
+        "user.password_reset",
+        "user",
+        target.id,
+        {"username": target.username, "generated": new_password is None},
+    )
+    return password
+
+
+def generate_password() -> str:
+    return secrets.token_urlsafe(GENERATED_PASSWORD_BYTES)
+
+
+def reactivate_user(session: Session, clock: Clock, actor: Actor, target: User) -> bool:
+    """Lets a deactivated user sign in again (their old tokens stay revoked only if they were
+    revoked). Returns False when the user was already active."""
+    if target.is_active:
+        return False
+    target.is_active = True
+    record_audit(
+        session,
+        clock,
+        actor,
+        "user.reactivate",
+        "user",
+        target.id,
+        {"username": target.username, "is_active": [False, True]},
+    )
+    token_cache.forget()
+    return True

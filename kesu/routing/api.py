@@ -17,6 +17,7 @@ from kesu.routing.conditions import FIELDS, OPS
 from kesu.routing.models import AgentProfile, RoutingRule
 from kesu.routing.schemas import DryRunIn, ProfileIn, ReorderIn, RuleIn, RulePatch
 from kesu.web.deps import ClockDep, DatabaseDep, ReadSession, UserR, UserW, actor_for
+from kesu.web.i18n import gettext as _
 
 router = APIRouter(prefix="/api/v1/routing", tags=["routing"])
 RuleId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -82,9 +83,7 @@ def dry_run(body: DryRunIn, session: ReadSession, user: UserR, clock: ClockDep) 
     ``rule``, tries that draft rule alone (e.g. before saving it)."""
     require(user, Permission.admin)
     if body.event not in engine.TRIGGER_NAMES:
-        raise InvalidInput(
-            f"未知事件 {body.event} (events: {', '.join(engine.TRIGGER_NAMES)})", field="event"
-        )
+        raise InvalidInput(_("未知事件：%(event)s") % {"event": body.event}, field="event")
     complaint = get_complaint_for_user(session, user, body.complaint)
     candidates = None
     if body.rule is not None:
@@ -147,5 +146,5 @@ def set_profile(
 def _user(session: Any, username: str) -> User:
     account = session.scalar(select(User).where(User.username == username))
     if account is None:
-        raise NotFound(f"没有这个用户: {username} (no such user)", field="username")
+        raise NotFound(_("没有这个用户：%(name)s") % {"name": username}, field="username")
     return account

@@ -22,6 +22,8 @@ from typing import Any, Protocol
 
 from kesu.errors import InvalidInput
 from kesu.taxonomy.enums import SEVERITY_RANK, Severity
+from kesu.web.i18n import N_
+from kesu.web.i18n import gettext as _
 
 FIELDS: dict[str, str] = {
     "category": "category",  # path 产品质量/包装破损/外箱压坏
@@ -118,18 +120,20 @@ def parse(raw: Any, path: str = "conditions") -> Condition:
 def _parse(raw: Any, path: str, counter: list[int]) -> Condition:
     counter[0] += 1
     if counter[0] > MAX_NODES:
-        raise InvalidInput(f"条件太多 (at most {MAX_NODES} nodes)", field=path)
+        raise InvalidInput(_("条件太多（最多 %(n)d 个）") % {"n": MAX_NODES}, field=path)
     if raw is None or raw == {}:
         return ALWAYS
     if not isinstance(raw, Mapping):
-        raise InvalidInput("条件必须是对象 (a condition is an object)", field=path)
+        raise InvalidInput(_("条件必须是对象"), field=path)
     keys = set(raw)
     for group, kind in (("all", AllOf), ("any", AnyOf)):
         if group in keys:
             _only(keys, {group}, path)
             items = raw[group]
             if not isinstance(items, list):
-                raise InvalidInput(f"{group} 需要列表 (must be a list)", field=f"{path}.{group}")
+                raise InvalidInput(
+                    _("%(group)s 需要一个列表") % {"group": group}, field=f"{path}.{group}"
+                )
             parsed = tuple(
                 _parse(item, f"{path}.{group}[{i}]", counter) for i, item in enumerate(items)
             )
@@ -145,24 +149,26 @@ def _only(keys: set[str], allowed: set[str], path: str) -> None:
     extra = keys - allowed
     if extra:
         name = sorted(extra)[0]
-        raise InvalidInput(f"条件中有未知的键 {name} (unknown key)", field=f"{path}.{name}")
+        raise InvalidInput(_("条件中有未知的键 %(key)s") % {"key": name}, field=f"{path}.{name}")
 
 
 def _leaf(raw: Mapping[str, Any], path: str) -> Leaf:
     field, op, value = raw.get("field"), raw.get("op"), raw.get("value")
     if not isinstance(field, str) or not field:
-        raise InvalidInput("需要 field (field is required)", field=f"{path}.field")
+        raise InvalidInput(_("请选择字段"), field=f"{path}.field")
     kind = field_kind(field)
     if kind is None:
-        raise InvalidInput(f"未知字段 {field} (unknown field)", field=f"{path}.field")
+        raise InvalidInput(_("未知字段 %(field)s") % {"field": field}, field=f"{path}.field")
     if not isinstance(op, str) or op not in OPS[kind]:
         allowed = ", ".join(sorted(OPS[kind]))
         raise InvalidInput(
-            f"字段 {field} 不支持运算 {op} (operators: {allowed})", field=f"{path}.op"
+            _("字段 %(field)s 不支持运算 %(op)s（可用：%(allowed)s）")
+            % {"field": field, "op": op, "allowed": allowed},
+            field=f"{path}.op",
         )
     window = raw.get("window_hours", 24)
     if not isinstance(window, int) or isinstance(window, bool) or not 1 <= window <= 24 * 31:
-        raise InvalidInput("window_hours 需在 1–744 之间", field=f"{path}.window_hours")
+        raise InvalidInput(_("时间窗口需在 1–744 小时之间"), field=f"{path}.window_hours")
     _check_value(kind, op, value, f"{path}.value")
     if kind == "severity":
         value = [str(v) for v in value] if isinstance(value, list) else str(value)
@@ -177,23 +183,23 @@ def field_kind(field: str) -> str | None:
 
 def _check_value(kind: str, op: str, value: Any, where: str) -> None:
     def fail(what: str) -> None:
-        raise InvalidInput(f"{op} 的值{what}", field=where)
+        raise InvalidInput(_("运算 %(op)s 的值%(what)s") % {"op": op, "what": what}, field=where)
 
     if op in _NO_VALUE_OPS:
         if value is not None:
-            fail("必须为空 (takes no value)")
+            fail(_("必须为空"))
         return
     if op in _LIST_OPS or op == "between":
         if not isinstance(value, list) or not value:
-            fail("必须是非空列表 (must be a non-empty list)")
+            fail(_("必须是非空列表"))
         if op == "between" and len(value) != 2:
-            fail("必须是两个值 [from, to] (must be [from, to])")
+            fail(_("必须是两个值（从、到）"))
         items = value
     elif kind == "category" and op in ("under", "not_under") and isinstance(value, list):
         items = value  # under any of several branches
     else:
         if isinstance(value, list | dict) or value is None:
-            fail("必须是单个值 (must be a single value)")
+            fail(_("必须是单个值"))
         items = [value]
     for item in items:
         _check_item(kind, item, fail)
@@ -201,19 +207,19 @@ def _check_value(kind: str, op: str, value: Any, where: str) -> None:
 
 def _check_item(kind: str, item: Any, fail: Callable[[str], None]) -> None:
     if isinstance(item, list | dict) or item is None:
-        fail("不能嵌套或为空 (must be a plain value)")
+        fail(_("不能嵌套或为空"))
     elif kind == "number" and (isinstance(item, bool) or not isinstance(item, int | float)):
-        fail("必须是数字 (must be a number)")
+        fail(_("必须是数字"))
     elif kind == "severity" and item not in Severity.__members__:
-        fail(f"必须是严重程度 {'/'.join(Severity.__members__)}")
+        fail(_("必须是严重程度 %(values)s") % {"values": "/".join(Severity.__members__)})
     elif kind == "time" and not (isinstance(item, str) and _TIME.match(item)):
-        fail("必须是时间 HH:MM (must be HH:MM)")
+        fail(_("必须是时间 HH:MM"))
     elif kind == "date" and not (isinstance(item, str) and _DATE.match(item)):
-        fail("必须是日期 YYYY-MM-DD (must be a date)")
+        fail(_("必须是日期 YYYY-MM-DD"))
     elif kind == "month_day" and not (isinstance(item, str) and _MONTH_DAY.match(item)):
-        fail("必须是月-日 MM-DD (must be MM-DD)")
+        fail(_("必须是月-日 MM-DD"))
     elif kind in ("text", "category", "list") and not isinstance(item, str | int | float):
-        fail("必须是文字 (must be text)")
+        fail(_("必须是文字"))
 
 
 def to_json(condition: Condition) -> dict[str, Any]:
@@ -350,3 +356,131 @@ def referenced_fields(condition: Condition) -> set[str]:
     if isinstance(condition, NotOf):
         return referenced_fields(condition.item)
     return {condition.field}
+
+
+# -- the catalog: what an editor may offer (machine-readable) ------------------------------
+
+FIELD_LABELS: dict[str, str] = {
+    "category": N_("分类"),
+    "severity": N_("严重程度"),
+    "priority": N_("优先级"),
+    "channel": N_("渠道"),
+    "tier": N_("客户等级"),
+    "region": N_("地区"),
+    "product": N_("产品"),
+    "remedy": N_("诉求"),
+    "stage": N_("阶段"),
+    "team": N_("团队"),
+    "assignee": N_("处理人"),
+    "title": N_("标题"),
+    "content": N_("投诉内容"),
+    "text": N_("标题或内容"),
+    "tags": N_("标签"),
+    "risk": N_("有风险"),
+    "risk_level": N_("风险等级"),
+    "repeat": N_("重复投诉"),
+    "reopen_count": N_("重新打开次数"),
+    "time": N_("时间（时:分）"),
+    "weekday": N_("星期（1=周一）"),
+    "date": N_("日期"),
+    "month_day": N_("月-日"),
+    "business_hours": N_("工作时间内"),
+    "same_category_count": N_("同类投诉数量"),
+}
+OP_LABELS: dict[str, str] = {
+    "eq": N_("等于"),
+    "ne": N_("不等于"),
+    "in": N_("是其中之一"),
+    "not_in": N_("不是其中之一"),
+    "contains": N_("包含"),
+    "not_contains": N_("不包含"),
+    "contains_any": N_("包含任一"),
+    "contains_all": N_("包含全部"),
+    "is_empty": N_("为空"),
+    "not_empty": N_("不为空"),
+    "is_true": N_("是"),
+    "is_false": N_("否"),
+    "under": N_("属于（含下级）"),
+    "not_under": N_("不属于（含下级）"),
+    "gt": N_("大于"),
+    "gte": N_("大于等于"),
+    "lt": N_("小于"),
+    "lte": N_("小于等于"),
+    "between": N_("介于"),
+}
+# The order in which an editor lists a kind's operators (the most common first).
+OP_ORDER = (
+    "contains",
+    "under",
+    "eq",
+    "ne",
+    "in",
+    "not_in",
+    "not_contains",
+    "contains_any",
+    "contains_all",
+    "not_under",
+    "gte",
+    "gt",
+    "lte",
+    "lt",
+    "between",
+    "is_true",
+    "is_false",
+    "is_empty",
+    "not_empty",
+)
+
+
+def value_shape(op: str) -> str:
+    """What value an operator takes: ``none``, ``one``, ``list`` or ``pair`` (between)."""
+    if op in _NO_VALUE_OPS:
+        return "none"
+    if op == "between":
+        return "pair"
+    if op in _LIST_OPS:
+        return "list"
+    return "one"
+
+
+def _options(field: str) -> list[dict[str, str]] | None:
+    from kesu.complaints.enums import CHANNEL_LABELS, REMEDY_LABELS, TIER_LABELS
+    from kesu.taxonomy.enums import SEVERITY_LABELS
+
+    tables: dict[str, Mapping[Any, str]] = {
+        "severity": SEVERITY_LABELS,
+        "channel": CHANNEL_LABELS,
+        "tier": TIER_LABELS,
+        "remedy": REMEDY_LABELS,
+    }
+    labels = tables.get(field)
+    if labels is None:
+        return None
+    return [{"value": str(code.value), "label": _(text)} for code, text in labels.items()]
+
+
+def catalog() -> dict[str, Any]:
+    """Every field with its kind, label, operators (with the shape of their value) and, for
+    enumerations, the allowed values; translated into the caller's language."""
+    fields = []
+    for name, kind in FIELDS.items():
+        entry: dict[str, Any] = {
+            "name": name,
+            "label": _(FIELD_LABELS.get(name, name)),
+            "kind": kind,
+            "ops": [op for op in OP_ORDER if op in OPS[kind]],
+            "window_hours": name == "same_category_count",
+        }
+        options = _options(name)
+        if options is not None:
+            entry["options"] = options
+        fields.append(entry)
+    return {
+        "fields": fields,
+        "ops": {
+            op: {"label": _(label), "value": value_shape(op)} for op, label in OP_LABELS.items()
+        },
+        "custom_field_prefix": CUSTOM_PREFIX,
+        "custom_ops": [op for op in OP_ORDER if op in OPS["any"]],
+        "max_nodes": MAX_NODES,
+    }

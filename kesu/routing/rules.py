@@ -19,6 +19,7 @@ from kesu.routing.engine import TRIGGER_NAMES
 from kesu.routing.models import AgentProfile, RoutingRule
 from kesu.sla.calendar import BusinessCalendar, CalendarConfigError
 from kesu.taxonomy import cache as config_cache
+from kesu.web.i18n import gettext as _
 
 EDITABLE = ("name", "description", "position", "is_active", "events", "conditions")
 EDITABLE_MORE = ("actions", "stop")
@@ -28,16 +29,14 @@ def validate(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
     """Checks rule fields (conditions, actions, events, referenced teams and users)."""
     clean = dict(fields)
     if "name" in clean and not str(clean["name"] or "").strip():
-        raise InvalidInput("规则名称不能为空 (name is required)", field="name")
+        raise InvalidInput(_("规则名称不能为空"), field="name")
     if "events" in clean:
         events = clean["events"]
         if not isinstance(events, list) or not events:
-            raise InvalidInput("events 需要至少一个事件 (at least one event)", field="events")
+            raise InvalidInput(_("至少选择一个触发事件"), field="events")
         for event in events:
             if event not in TRIGGER_NAMES:
-                raise InvalidInput(
-                    f"未知事件 {event} (events: {', '.join(TRIGGER_NAMES)})", field="events"
-                )
+                raise InvalidInput(_("未知事件：%(event)s") % {"event": event}, field="events")
         clean["events"] = sorted(set(events), key=events.index)
     if "conditions" in clean:
         clean["conditions"] = conditions.to_json(conditions.parse(clean["conditions"] or {}))
@@ -53,16 +52,20 @@ def _check_references(session: Session, parsed: tuple[act.Action, ...]) -> None:
         team = getattr(action, "team", None)
         known = team == act.CATEGORY_TEAM or not team
         if not known and session.scalar(select(Team.id).where(Team.code == team)) is None:
-            raise InvalidInput(f"没有这个团队: {team} (unknown team)", field=f"actions[{i}].team")
+            raise InvalidInput(
+                _("没有这个团队：%(code)s") % {"code": team}, field=f"actions[{i}].team"
+            )
         user = getattr(action, "user", None)
         if user and session.scalar(select(User.id).where(User.username == user)) is None:
-            raise InvalidInput(f"没有这个用户: {user} (unknown user)", field=f"actions[{i}].user")
+            raise InvalidInput(
+                _("没有这个用户：%(name)s") % {"name": user}, field=f"actions[{i}].user"
+            )
 
 
 def get_rule(session: Session, rule_id: int) -> RoutingRule:
     rule = session.get(RoutingRule, rule_id)
     if rule is None:
-        raise NotFound(f"没有这个规则: {rule_id} (no such rule)", field="id")
+        raise NotFound(_("没有这个规则：%(id)s") % {"id": rule_id}, field="id")
     return rule
 
 
@@ -101,14 +104,15 @@ def update_rule(
 ) -> RoutingRule:
     if version != rule.version:
         raise StaleVersion(
-            f"规则已被他人修改 (version {version} is stale; current is {rule.version})",
+            _("规则已被他人修改（您看到的是第 %(seen)d 版，当前是第 %(current)d 版），请刷新后重试")
+            % {"seen": version, "current": rule.version},
             field="version",
         )
     clean = validate(session, fields)
     diff = {}
     for key, value in clean.items():
         if key not in EDITABLE + EDITABLE_MORE:
-            raise InvalidInput(f"不能修改字段 {key} (field not editable)", field=key)
+            raise InvalidInput(_("不能修改字段 %(field)s") % {"field": key}, field=key)
         if getattr(rule, key) != value:
             diff[key] = [getattr(rule, key), value]
             setattr(rule, key, value)
@@ -133,7 +137,7 @@ def reorder(session: Session, clock: Clock, actor: Actor, ids: list[int]) -> lis
     rules = {r.id: r for r in session.scalars(select(RoutingRule))}
     unknown = [i for i in ids if i not in rules]
     if unknown or len(set(ids)) != len(ids):
-        raise InvalidInput(f"规则 id 无效或重复: {unknown or ids}", field="ids")
+        raise InvalidInput(_("规则 id 无效或重复：%(ids)s") % {"ids": unknown or ids}, field="ids")
     order = ids + [
         r.id for r in sorted(rules.values(), key=lambda r: r.position) if r.id not in ids
     ]
@@ -182,14 +186,12 @@ def set_profile(
     auto_assign: bool,
 ) -> AgentProfile:
     if absent_until is not None and absent_until.tzinfo is None:
-        raise InvalidInput("absent_until 需要时区 (needs a time zone)", field="absent_until")
+        raise InvalidInput(_("缺席截止时间需要带时区"), field="absent_until")
     if shift is not None:
         try:
             BusinessCalendar.from_config(shift)
         except CalendarConfigError as exc:
-            raise InvalidInput(
-                f"班次无效: {exc}", field=f"shift.{str(exc).split(':')[0]}"
-            ) from None
+            raise InvalidInput(_("班次无效"), field=f"shift.{str(exc).split(':')[0]}") from None
     profile = session.get(AgentProfile, user.id)
     if profile is None:
         profile = AgentProfile(user_id=user.id, updated_at=clock.now())
@@ -206,7 +208,12 @@ def set_profile(
         "agent_profile.update",
         "user",
         user.id,
-        {"skills": profile.skills, "absent_until": absent_until, "auto_assign": auto_assign},
+        {
+            "skills": profile.skills,
+            "absent_until": absent_until,
+            "shift": shift,
+            "auto_assign": auto_assign,
+        },
     )
     return profile
 

@@ -15,7 +15,7 @@ from kesu.accounts.views import AdminR, AdminW
 from kesu.complaints.access import lookup
 from kesu.errors import InvalidInput, KesuError, NotFound
 from kesu.routing import actions as act
-from kesu.routing import engine, rules
+from kesu.routing import editor, engine, rules
 from kesu.routing.models import RoutingRule
 from kesu.web.csrf import CheckedForm, text
 from kesu.web.csrf import version as form_version
@@ -95,6 +95,7 @@ def _rules_page(
         {
             "rules": (found := _all(session)),
             "shadowed": engine.shadowed(found),
+            "catalog": editor.catalog(session),
             "events": engine.TRIGGER_NAMES,
             "values": values or _blank(),
             "error": error,
@@ -116,6 +117,20 @@ def _blank() -> dict[str, Any]:
     }
 
 
+def _pretty(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=1)
+
+
+def _json(form: FormData, key: str, empty: str) -> Any:
+    try:
+        return json.loads(text(form, key) or empty)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(
+            _("%(field)s 不是有效的 JSON：第 %(line)d 行") % {"field": key, "line": exc.lineno},
+            field=key,
+        ) from None
+
+
 def _fields(form: FormData) -> dict[str, Any]:
     """A rule's fields from its form; JSON fields that do not parse are named in the error."""
     fields: dict[str, Any] = {
@@ -125,15 +140,12 @@ def _fields(form: FormData) -> dict[str, Any]:
         "stop": form.get("stop") == "on",
         "is_active": form.get("is_active") == "on",
     }
-    for key in ("conditions", "actions"):
-        raw = text(form, key) or ("{}" if key == "conditions" else "[]")
-        try:
-            fields[key] = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise InvalidInput(
-                _("%(field)s 不是有效的 JSON：第 %(line)d 行") % {"field": key, "line": exc.lineno},
-                field=key,
-            ) from None
+    if editor.uses_rows(form):  # the structured editor's rows
+        fields["conditions"] = editor.conditions_from_rows(form)
+        fields["actions"] = editor.actions_from_rows(form)
+    else:  # the JSON an expert typed
+        fields["conditions"] = _json(form, "conditions", "{}")
+        fields["actions"] = _json(form, "actions", "[]")
     position = text(form, "position")
     if position:
         if not (position.isascii() and position.isdigit()) or int(position) > 1_000_000:
@@ -146,6 +158,10 @@ def _form_values(form: FormData) -> dict[str, Any]:
     values: dict[str, Any] = {k: text(form, k) for k in ("name", "description", "position")}
     values["conditions"] = text(form, "conditions")
     values["actions"] = text(form, "actions")
+    values["editor"] = "rows" if editor.uses_rows(form) else "json"
+    if editor.uses_rows(form):  # shown again as the rows that were sent
+        rows = (editor.conditions_from_rows(form), editor.actions_from_rows(form))
+        values["conditions"], values["actions"] = (_pretty(r) for r in rows)
     values["events"] = [e for e in form.getlist("events") if isinstance(e, str)]
     values["stop"] = form.get("stop") == "on"
     values["is_active"] = form.get("is_active") == "on"
@@ -199,6 +215,7 @@ def _edit_page(
     context = {
         "rule": rule,
         "shadowed_by": engine.shadowed(_all(session)).get(rule.id) if session else None,
+        "catalog": editor.catalog(session) if session else {},
         "values": shown,
         "error": error,
         "events": engine.TRIGGER_NAMES,

@@ -24,6 +24,7 @@ def switch_language(request: Request, code: str, next: str = "/") -> Response:
 
 def routers() -> list[APIRouter]:
     # Imported here: the domain views import kesu.web helpers, so this module stays a leaf.
+    from kesu.accounts import user_admin_views as user_admin
     from kesu.accounts import views as accounts
     from kesu.complaints import views as complaints
     from kesu.incidents import views as incidents
@@ -43,6 +44,7 @@ def routers() -> list[APIRouter]:
         complaints.router,
         workbench.router,
         accounts.router,
+        user_admin.router,
         taxonomy.router,
         routing.router,
         sla.router,
