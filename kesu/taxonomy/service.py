@@ -129,6 +129,13 @@ def _repath(session: Session, category: Category, parent: Category | None, name:
     category.name = name
 
 
+def get_category(session: Session, category_id: int) -> Category:
+    category = session.get(Category, category_id)
+    if category is None:
+        raise NotFound(_("没有这个分类：%(ref)s") % {"ref": category_id}, field="category_id")
+    return category
+
+
 def update_category(
     session: Session,
     clock: Clock,
@@ -141,9 +148,7 @@ def update_category(
 ) -> Category:
     """Renames a category (Chinese and English) and/or moves it under another parent (or to
     the top with ``parent_id=None``), keeping the 3-level limit; audited."""
-    category = session.get(Category, category_id)
-    if category is None:
-        raise NotFound(_("没有这个分类：%(ref)s") % {"ref": category_id}, field="category_id")
+    category = get_category(session, category_id)
     new_name = _check_name(name) if name is not None else category.name
     if name_en is not None and len(name_en) > 128:
         raise InvalidInput(_("英文名称最多 128 个字符"), field="name_en")
@@ -173,6 +178,41 @@ def update_category(
         record_audit(session, clock, actor, "category.update", "category", category.id, changes)
         config_cache.clear()
     return category
+
+
+def path_references(session: Session, path: str) -> list[str]:
+    """What still names a category by its old path after a rename or move: routing rules and
+    SLA policies whose conditions mention it, and the active triage model (its labels are
+    paths). Complaints are attached by id and need nothing."""
+    from kesu.routing.models import RoutingRule
+    from kesu.sla.models import SlaPolicy
+    from kesu.triage.models import TriageModel
+
+    def mentions(value: Any) -> bool:
+        if isinstance(value, str):
+            return value == path or value.startswith(path + "/")
+        if isinstance(value, dict):
+            return any(mentions(v) for v in value.values())
+        if isinstance(value, list):
+            return any(mentions(v) for v in value)
+        return False
+
+    found = [
+        _("分配规则「%(name)s」") % {"name": r.name}
+        for r in session.scalars(select(RoutingRule).order_by(RoutingRule.position))
+        if mentions(r.conditions)
+    ]
+    found += [
+        _("时限策略「%(name)s」") % {"name": p.name}
+        for p in session.scalars(select(SlaPolicy).order_by(SlaPolicy.position))
+        if mentions(p.conditions)
+    ]
+    model = session.scalar(
+        select(TriageModel).where(TriageModel.kind == "category", TriageModel.status == "active")
+    )
+    if model is not None and mentions(model.labels):
+        found.append(_("智能分诊模型（需要重新训练）"))
+    return found
 
 
 def deactivate_category(session: Session, clock: Clock, actor: Actor, category_id: int) -> None:

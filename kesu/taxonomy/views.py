@@ -219,6 +219,7 @@ def update_category(
         parent = values["parent_id"]
         if parent and not (parent.isascii() and parent.isdigit() and len(parent) < 10):
             raise InvalidInput(_("上级分类无效"), field="parent_id")
+        old_path = service.get_category(session, category_id).path
         category = service.update_category(
             session,
             clock,
@@ -229,11 +230,15 @@ def update_category(
             parent_id=int(parent) if parent else None,
         )
         path = category.path
+        stale = service.path_references(session, old_path) if path != old_path else []
         session.commit()
     except KesuError as exc:
         session.rollback()
         return _categories_page(request, session, exc.status_code, exc, values)
     flash(request, _("已保存分类 %(path)s") % {"path": path})
+    if stale:
+        message = _("以下配置仍使用旧路径「%(old)s」，请改为「%(new)s」：%(list)s")
+        flash(request, message % {"old": old_path, "new": path, "list": "、".join(stale)}, "warn")
     return redirect(f"/admin/categories#cat-{category_id}")
 
 

@@ -455,3 +455,15 @@ def test_a_bad_category_move_is_refused_and_nothing_changes(admin_browser, db, c
     assert 400 <= response.status_code < 500 and 'class="error"' in response.text
     assert category(db, "产品质量/包装破损/外箱压坏").id == leaf.id
     assert not audits(db, "category.update")
+
+
+def test_renaming_a_category_names_the_rules_that_still_use_its_old_path(admin_browser, db):
+    mid = category(db, "产品质量/功能故障")
+    response = post_form(
+        admin_browser,
+        "/admin/categories",
+        f"/admin/categories/{mid.id}",
+        {"name": "功能问题", "name_en": "Malfunction", "parent_id": str(mid.parent_id)},
+    )
+    assert "已保存分类 产品质量/功能问题" in response.text
+    assert "仍使用旧路径「产品质量/功能故障」" in response.text and "分配规则「" in response.text
