@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 import httpx
 
@@ -22,11 +23,13 @@ from kesu.config import Settings
 from kesu.db import Database
 from kesu.errors import InvalidInput
 from kesu.notify.delivery import DeliveryStats, deliver_due
+from kesu.privacy.erasure import anonymize_expired
 from kesu.sla.escalation import fire_due
 from kesu.sla.reconcile import reconcile
 from kesu.triage.training import TrainOutcome, retrain_if_due
 
 log = logging.getLogger("kesu.worker")
+RETENTION_EVERY = timedelta(hours=1)
 
 
 @dataclass
@@ -35,6 +38,7 @@ class PassStats:
     reconciled: int = 0
     delivery: DeliveryStats = field(default_factory=DeliveryStats)
     retrained: TrainOutcome | None = None
+    anonymized: int = 0  # customers past the retention period (kesu.privacy)
 
     @property
     def busy(self) -> bool:
@@ -59,6 +63,7 @@ class Worker:
         self.http = http or httpx.Client(timeout=settings.notify_http_timeout, trust_env=False)
         self.timer_batch = timer_batch
         self.outbox_batch = outbox_batch
+        self._retention_at: datetime | None = None
 
     def fire_timers(self) -> tuple[int, int]:
         """One batch of due timers: (clocks claimed, alerts announced)."""
@@ -79,6 +84,7 @@ class Worker:
             self.db, self.clock, self.settings, self.http, self.outbox_batch, self.wall
         )
         stats.retrained = self.retrain()
+        stats.anonymized = self.retention()
         return stats
 
     def retrain(self) -> TrainOutcome | None:
@@ -88,6 +94,21 @@ class Worker:
         except InvalidInput as error:  # too little data to train: try again next time
             log.info("triage retraining skipped: %s", error)
             return None
+
+    def retention(self) -> int:
+        """Anonymises customers past ``KESU_RETENTION_YEARS``, at most once an hour."""
+        now = self.clock.now()
+        if self.settings.retention_years <= 0 or (
+            self._retention_at is not None and now - self._retention_at < RETENTION_EVERY
+        ):
+            return 0
+        self._retention_at = now
+        with self.db.session() as session:
+            done = anonymize_expired(session, self.clock, self.settings.retention_years)
+            session.commit()
+        if done:
+            log.info("retention: anonymised %d customers", len(done))
+        return len(done)
 
     def run_until_idle(self, max_passes: int = 100) -> list[PassStats]:
         """Passes until one finds nothing to do (tests, ``kesu worker --once``)."""
