@@ -220,6 +220,11 @@ def demo(
 
         clocked = backfill(database, SystemClock())
         console.print(f"SLA clocks for {clocked} open complaints")
+    live = demo_data.bring_to_life(database, SystemClock(), get_settings())
+    console.print(
+        f"{live['live']} complaints with live SLA clocks, {live['spike']} in a spike, "
+        f"{live['alerts']} alerts announced by one worker pass"
+    )
     _triage_demo(database, made)
     console.print(
         f"{made} complaints in {elapsed:.1f}s; staff password: {demo_data.DEMO_PASSWORD} "

@@ -21,6 +21,7 @@ from kesu.accounts import service as accounts
 from kesu.accounts.models import Team, User
 from kesu.bulk import insert_rows
 from kesu.clock import Clock
+from kesu.complaints import registration
 from kesu.complaints.models import (
     Complaint,
     ComplaintSequence,
@@ -28,7 +29,11 @@ from kesu.complaints.models import (
     Stage,
 )
 from kesu.complaints.numbering import LOCAL_TZ, PREFIX
+from kesu.complaints.schemas import ComplaintCreate
 from kesu.db import Base, Database
+from kesu.sla import config as sla_config
+from kesu.sla.service import clocks_of
+from kesu.tasks.service import create_task
 from kesu.taxonomy.models import Category
 from kesu.triage import similar
 from kesu.triage.text import extract_keywords
@@ -358,3 +363,96 @@ def _save_counters(db: Database, counters: dict[str, int]) -> None:
                 stored[day].value = max(stored[day].value, value)
             else:
                 session.add(ComplaintSequence(day=day, value=value))
+
+
+# ---- a lived-in demo: live SLA warnings and breaches, bells, an incident, tasks -------------
+
+LIVE_CATEGORY = "服务态度/客服态度/不回复"  # the front office's (客服中心): lead_service hears
+SPIKE_CATEGORY = "服务态度/专业能力/反复转接"
+LIVE_TEXTS = (
+    "打了三次客服电话都说会回电，到现在没有任何人联系我。",
+    "在线客服一直不回复，留言两天了没有结果。",
+    "投诉提交后石沉大海，请尽快给个答复。",
+)
+SPIKE_TEXT = "客服把我的电话转了五次都没人能解决，每次都要重新说一遍问题。"
+SUBTASKS = (
+    ("engineering", "请技术支持部确认设备日志"),
+    ("logistics", "请物流部核实配送记录"),
+)
+
+
+def bring_to_life(db: Database, clock: Clock, settings: Any) -> dict[str, int]:
+    """Makes the demo look lived in, through the real services and one worker pass: open
+    complaints whose first-response clocks are past the warning, the breach, level 2 and
+    level 3 (so alerts, bell notifications and escalation tasks exist), a spike of one issue
+    that opens an incident, and sub-tasks for other departments. Returns what it made."""
+    from kesu.worker import Worker
+
+    with db.session() as session:
+        reference = _live_complaint(session, clock, LIVE_TEXTS[0], clock.now())
+        session.flush()
+        first = next(r for r in clocks_of(reference) if r.milestone == "first_response")
+        calendar = sla_config.calendar(session, first.calendar_code)
+        target = timedelta(minutes=first.target_minutes)
+        level2, level3 = (first.level_percents or [150, 200])[:2]
+        shares = (
+            (first.warn_percent + 100) / 200,  # between the warning and the deadline
+            (first.warn_percent + 100) / 200,
+            1.2,  # breached: the team lead hears
+            (level2 + level3) / 200,  # between level 2 and level 3: managers
+            level3 / 100 + 0.5,  # past level 3: executives
+        )
+        live = [reference]
+        for index, share in enumerate(shares):
+            received = _business_time_ago(calendar, clock.now(), target * share)
+            text = LIVE_TEXTS[(index + 1) % len(LIVE_TEXTS)]
+            live.append(_live_complaint(session, clock, text, received))
+        spike = [_live_complaint(session, clock, SPIKE_TEXT, clock.now(), SPIKE_CATEGORY)]
+        spike += [
+            _live_complaint(session, clock, SPIKE_TEXT, clock.now(), SPIKE_CATEGORY)
+            for _ in range(6)
+        ]
+        for complaint, (team_code, title) in zip(live[1:], SUBTASKS, strict=False):
+            team = session.scalar(select(Team).where(Team.code == team_code))
+            create_task(
+                session, clock, accounts.SYSTEM, complaint, kind="subtask", title=title, team=team
+            )
+    stats = Worker(db, settings, clock).run_once()
+    return {"live": len(live), "spike": len(spike), "alerts": stats.fired}
+
+
+def _live_complaint(
+    session: Session,
+    clock: Clock,
+    text: str,
+    received: datetime,
+    category: str = LIVE_CATEGORY,
+) -> Complaint:
+    rng = random.Random(text + received.isoformat())
+    data = ComplaintCreate.model_validate(
+        {
+            "channel": "phone",
+            "content": text,
+            "category": category,
+            "received_at": received,
+            "customer": {
+                "name": rng.choice(words.SURNAMES) + rng.choice(words.GIVEN),
+                "phone": f"139{rng.randrange(10**8):08d}",
+            },
+        }
+    )
+    complaint, _replayed = registration.create_complaint(session, clock, accounts.SYSTEM, data)
+    return complaint
+
+
+def _business_time_ago(calendar: Any, now: datetime, wanted: timedelta) -> datetime:
+    """The moment ``wanted`` business time before ``now`` (bisection over the last 30 days:
+    nights, weekends and holidays stretch it)."""
+    early, late = now - timedelta(days=30), now
+    for _ in range(40):
+        middle = early + (late - early) / 2
+        if calendar.business_time_between(middle, now) >= wanted:
+            early = middle
+        else:
+            late = middle
+    return early

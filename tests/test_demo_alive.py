@@ -1,0 +1,65 @@
+"""`kesu demo` leaves a lived-in system: live SLA warnings and breaches, bells, an open
+incident with its complaints, and open tasks (SQLite, a small demo)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from kesu.accounts.models import User
+from kesu.cli import app
+from kesu.config import get_settings
+from kesu.db import Database
+from kesu.incidents.models import Incident, IncidentComplaint
+from kesu.notify.models import Notification
+from kesu.sla.models import SlaAlert
+from kesu.tasks.models import Task
+
+
+@pytest.fixture
+def demo_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Database:
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    monkeypatch.setenv("KESU_DATABASE_URL", url)
+    monkeypatch.setenv("KESU_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    result = CliRunner().invoke(app, ["demo", "--complaints", "300", "--days", "60"])
+    assert result.exit_code == 0, result.output
+    database = Database(url)
+    yield database
+    database.dispose()
+    get_settings.cache_clear()
+
+
+def _unread(session, username: str) -> set[str]:
+    """The events of the user's unread bell notifications."""
+    user_id = session.scalar(select(User.id).where(User.username == username))
+    return set(
+        session.scalars(
+            select(Notification.event).where(
+                Notification.user_id == user_id, Notification.read_at.is_(None)
+            )
+        )
+    )
+
+
+def test_the_demo_is_alive(demo_db: Database) -> None:
+    with demo_db.session(write=False) as session:
+        kinds = set(session.scalars(select(SlaAlert.kind)))
+        assert any(k.startswith("warning:") for k in kinds), kinds
+        assert any(k.startswith("breach:") for k in kinds), kinds
+        assert any(k.startswith("level2:") for k in kinds), kinds
+        assert "sla_breach" in _unread(session, "lead_service")
+        assert {"sla_level2", "incident_opened"} <= _unread(session, "manager")
+        incident = session.scalar(select(Incident).where(Incident.status == "open"))
+        assert incident is not None
+        linked = session.scalar(
+            select(func.count())
+            .select_from(IncidentComplaint)
+            .where(IncidentComplaint.incident_id == incident.id)
+        )
+        assert linked >= 2
+        open_tasks = list(session.scalars(select(Task).where(Task.status == "open")))
+        assert {t.kind for t in open_tasks} == {"escalation", "subtask"}
