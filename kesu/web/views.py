@@ -27,6 +27,7 @@ def routers() -> list[APIRouter]:
     from kesu.accounts import user_admin_views as user_admin
     from kesu.accounts import views as accounts
     from kesu.complaints import views as complaints
+    from kesu.customers import views as customers
     from kesu.incidents import views as incidents
     from kesu.intake import views as intake
     from kesu.notify import views as notify
@@ -42,6 +43,7 @@ def routers() -> list[APIRouter]:
     return [
         intake.router,
         complaints.router,
+        customers.router,
         workbench.router,
         accounts.router,
         user_admin.router,
