@@ -50,6 +50,8 @@ KIND_LABELS: dict[str, str] = {
     "stage_overdue": N_("阶段超时"),
     "incident_opened": N_("启动应急事件"),
     "incident_linked": N_("关联应急事件"),
+    "customer_merged": N_("合并客户档案"),
+    "customer_anonymized": N_("删除个人信息"),
 }
 GENERIC_KIND = N_("处理记录")
 
@@ -159,6 +161,10 @@ def _with(sentence: str, extra: object) -> str:
     return (
         _("%(sentence)s：%(extra)s") % {"sentence": sentence, "extra": extra} if extra else sentence
     )
+
+
+def _customer_merged(d: dict[str, Any], ctx: Context) -> str:
+    return _("客户档案 %(from)s 已合并到 %(into)s") % {"from": d["from"], "into": d["into"]}
 
 
 def _created(d: dict[str, Any], ctx: Context) -> str:
@@ -317,4 +323,6 @@ _RENDERERS: dict[str, Callable[[dict[str, Any], Context], str]] = {
     "stage_overdue": _stage_overdue,
     "incident_opened": _incident_opened,
     "incident_linked": _incident_linked,
+    "customer_merged": _customer_merged,
+    "customer_anonymized": lambda d, ctx: _("客户个人信息已删除（匿名化）"),
 }
