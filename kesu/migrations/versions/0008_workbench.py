@@ -12,7 +12,6 @@ from alembic import op
 
 import kesu.db
 
-
 revision = "0008"
 down_revision = "0007"
 branch_labels = None
@@ -20,6 +19,7 @@ depends_on = None
 
 
 OPEN = {"sqlite_where": sa.text("is_open = 1"), "postgresql_where": sa.text("is_open")}
+CLOSED = {"sqlite_where": sa.text("is_open = 0"), "postgresql_where": sa.text("NOT is_open")}
 OPEN_NO_DUE = {
     "sqlite_where": sa.text("is_open = 1 AND due_at IS NULL"),
     "postgresql_where": sa.text("is_open AND due_at IS NULL"),
@@ -39,7 +39,8 @@ def _indexes() -> list[tuple[str, list[str], dict[str, object]]]:
         found.append((f"ix_complaints_open_team_{key}", ["team_id", column, "id"], OPEN))
         found.append((f"ix_complaints_open_assignee_{key}", ["assignee_id", column, "id"], OPEN))
         if key != "stage":
-            found.append((f"ix_complaints_is_open_{key}", ["is_open", column, "id"], {}))
+            found.append((f"ix_complaints_open_{key}", [column, "id"], OPEN))
+            found.append((f"ix_complaints_closed_{key}", [column, "id"], CLOSED))
     found.append(("ix_complaints_open_nodue", ["id"], OPEN_NO_DUE))
     found.append(("ix_complaints_open_nodue_team", ["team_id", "id"], OPEN_NO_DUE))
     found.append(("ix_complaints_open_nodue_assignee", ["assignee_id", "id"], OPEN_NO_DUE))
