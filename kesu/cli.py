@@ -35,7 +35,9 @@ TRIAGE_BACKFILL_LIMIT = 5_000
 
 def _database() -> Database:
     settings = get_settings()
-    return Database(settings.database_url, settings.db_pool_size)
+    return Database(
+        settings.database_url, settings.db_pool_size, settings.write_lock_timeout_seconds
+    )
 
 
 def _fail(message: str) -> None:
@@ -66,7 +68,13 @@ def serve(
     """Serve the web UI and the API (migrates an empty database first)."""
     import uvicorn
 
+    from kesu.config import ConfigError
     from kesu.migrate import is_empty, upgrade
+
+    try:
+        get_settings().session_secret()  # production without KESU_SECRET_KEY stops here
+    except ConfigError as exc:
+        _fail(str(exc))
 
     database = _database()
     if is_empty(database):
@@ -170,20 +178,91 @@ def user_create(
 
 
 @token_app.command("create")
-def token_create(user: Annotated[str, typer.Option(help="username")], name: str = "cli") -> None:
+def token_create(
+    user: Annotated[str, typer.Option(help="username")],
+    name: str = "cli",
+    days: Annotated[int | None, typer.Option(min=1, help="lifetime (default 90 days)")] = None,
+) -> None:
     """Print a new API token for a user (shown once)."""
     from sqlalchemy import select
 
     from kesu.accounts import service
     from kesu.accounts.models import User
+    from kesu.errors import KesuError
 
+    settings = get_settings()
     with _database().session() as session:
         account = session.scalar(select(User).where(User.username == user))
-        if account is None:
+        if account is None or not account.is_active:
+            _fail(f"no such active user: {user}")
+            return
+        try:
+            token = service.create_token(
+                session,
+                SystemClock(),
+                service.SYSTEM,
+                account,
+                name,
+                days=min(days or settings.token_days_default, settings.token_days_max),
+                max_active=settings.tokens_per_user_max,
+            )
+        except KesuError as exc:
+            _fail(exc.message)
+            return
+    typer.echo(token)
+
+
+@token_app.command("list")
+def token_list(
+    user: Annotated[str | None, typer.Option(help="username (default: everyone)")] = None,
+) -> None:
+    """API tokens (newest first) with their state: active, expired or revoked."""
+    from sqlalchemy import select
+
+    from kesu.accounts import service
+    from kesu.accounts.models import User
+
+    clock = SystemClock()
+    with _database().session(write=False) as session:
+        owners = {i: n for i, n in session.execute(select(User.id, User.username))}
+        owner_id = next((i for i, n in owners.items() if n == user), None)
+        if user is not None and owner_id is None:
             _fail(f"no such user: {user}")
             return
-        token = service.create_token(session, SystemClock(), service.SYSTEM, account, name)
-    typer.echo(token)
+        for token in service.list_tokens(session, owner_id):
+            expires = token.expires_at.isoformat(timespec="minutes") if token.expires_at else "-"
+            typer.echo(
+                f"{token.id}\t{owners.get(token.user_id, '?')}\t{token.prefix}…\t"
+                f"{service.token_state(token, clock)}\texpires {expires}\t{token.name}"
+            )
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: Annotated[int, typer.Argument(min=1, help="id from `list`")]) -> None:
+    """Revoke an API token at once (on every process)."""
+    from kesu.accounts import service
+    from kesu.accounts.audit import record_audit
+    from kesu.accounts.models import ApiToken
+
+    clock = SystemClock()
+    with _database().session() as session:
+        token = session.get(ApiToken, token_id)
+        if token is None:
+            _fail(f"no such token: {token_id}")
+            return
+        if token.revoked_at is None:
+            token.revoked_at = clock.now()
+            record_audit(
+                session,
+                clock,
+                service.Actor("system", None, "CLI"),
+                "token.revoke",
+                "user",
+                token.user_id,
+                {"token_id": token.id, "name": token.name},
+            )
+        session.commit()
+    typer.echo(f"revoked token {token_id}")
 
 
 @app.command()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import JSON, DateTime, Engine, MetaData, TypeDecorator, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -59,18 +61,33 @@ class Base(DeclarativeBase):
     }
 
 
-def make_engine(url: str, pool_size: int = 10) -> Engine:
+def make_engine(url: str, pool_size: int = 10, lock_timeout: float = 10.0) -> Engine:
+    """``lock_timeout`` bounds every wait for the database: SQLite's write lock (our ``flock``
+    and SQLite's busy handler) and a free pooled connection; past it the request fails with
+    ``ServiceBusy`` (503, ``Retry-After``) instead of holding a thread for ever."""
     if url.startswith("sqlite"):
         path = url.split(":///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
-            url, pool_size=pool_size, max_overflow=20, connect_args={"timeout": 30}
+            url,
+            pool_size=pool_size,
+            max_overflow=20,
+            pool_timeout=lock_timeout,
+            connect_args={"timeout": lock_timeout},
         )
         lock = Path(path + ".writelock") if path and path != ":memory:" else None
-        _configure_sqlite(engine, lock)
+        _configure_sqlite(engine, lock, lock_timeout)
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
+    return create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=20,
+        pool_pre_ping=True,
+        pool_timeout=lock_timeout,
+        # a row lock or an ALTER held elsewhere: give up after the same bounded wait
+        connect_args={"options": f"-c lock_timeout={max(1, int(lock_timeout * 1000))}"},
+    )
 
 
 class _WriteLock:
@@ -82,12 +99,52 @@ class _WriteLock:
     one process queue on it too.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, timeout: float = 10.0) -> None:
         self.path = path
+        self.timeout = timeout
 
     def acquire(self) -> int:
+        """The lock's descriptor; ``ServiceBusy`` when another writer keeps it past the timeout.
+
+        Uncontended, one non-blocking ``flock``. Contended, a helper thread makes the blocking
+        ``flock`` (so the lock is still handed over the moment it is freed) while this thread
+        waits for it at most ``timeout`` seconds; a helper that gets the lock after we gave up
+        drops it at once."""
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except BlockingIOError:
+            pass
+        except BaseException:
+            os.close(fd)
+            raise
+        got = threading.Event()
+        guard = threading.Lock()
+        state: dict[str, Any] = {"abandoned": False, "error": None}
+
+        def wait() -> None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            except OSError as exc:
+                state["error"] = exc
+            with guard:
+                if state["abandoned"]:
+                    os.close(fd)
+                    return
+                got.set()
+
+        threading.Thread(target=wait, name="kesu-write-lock", daemon=True).start()
+        got.wait(self.timeout)
+        with guard:
+            if not got.is_set():
+                state["abandoned"] = True
+                from kesu.errors import ServiceBusy
+
+                raise ServiceBusy(retry_after=max(1, round(self.timeout)))
+        if state["error"] is not None:
+            os.close(fd)
+            raise state["error"]
         return fd
 
     @staticmethod
@@ -95,8 +152,9 @@ class _WriteLock:
         os.close(fd)  # closing the descriptor drops the lock
 
 
-def _configure_sqlite(engine: Engine, lock_path: Path | None) -> None:
-    write_lock = _WriteLock(lock_path) if lock_path else None
+def _configure_sqlite(engine: Engine, lock_path: Path | None, lock_timeout: float) -> None:
+    write_lock = _WriteLock(lock_path, lock_timeout) if lock_path else None
+    busy_ms = max(1, int(lock_timeout * 1000))
 
     def _release(dbapi_conn: Any, info: dict[str, Any]) -> None:
         fd = info.pop("kesu_write_lock", None)
@@ -110,7 +168,7 @@ def _configure_sqlite(engine: Engine, lock_path: Path | None) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
         cursor.execute("PRAGMA cache_size=-65536")
         cursor.execute("PRAGMA temp_store=MEMORY")
         cursor.execute("PRAGMA mmap_size=268435456")
@@ -147,9 +205,10 @@ def _configure_sqlite(engine: Engine, lock_path: Path | None) -> None:
 class Database:
     """Holds the engine and the two session factories (write and read)."""
 
-    def __init__(self, url: str, pool_size: int = 10) -> None:
+    def __init__(self, url: str, pool_size: int = 10, lock_timeout: float = 10.0) -> None:
         self.url = url
-        self.engine = make_engine(url, pool_size)
+        self.lock_timeout = lock_timeout
+        self.engine = make_engine(url, pool_size, lock_timeout)
         self.is_sqlite = url.startswith("sqlite")
         write_bind = (
             self.engine.execution_options(sqlite_begin="IMMEDIATE")
@@ -158,6 +217,7 @@ class Database:
         )
         self._writer = sessionmaker(bind=write_bind, expire_on_commit=False)
         self._reader = sessionmaker(bind=self.engine, expire_on_commit=False)
+        self._probe: Engine | None = None
 
     @contextmanager
     def session(self, write: bool = True) -> Iterator[Session]:
@@ -188,5 +248,25 @@ class Database:
                 conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
             conn.commit()
 
+    def ping(self, timeout: float = 2.0) -> None:
+        """Reads one row on a connection of its own (not the pool, never the write lock): the
+        health probe answers even while every pooled connection waits for a writer."""
+        if self._probe is None:
+            url = self.engine.url
+            args: dict[str, Any] = (
+                {"timeout": timeout}
+                if self.is_sqlite
+                else {
+                    "connect_timeout": max(1, round(timeout)),
+                    "options": f"-c statement_timeout={int(timeout * 1000)}",
+                }
+            )
+            self._probe = create_engine(url, poolclass=NullPool, connect_args=args)
+        with self._probe.connect() as conn:
+            probe = "SELECT count(*) FROM sqlite_master" if self.is_sqlite else "SELECT 1"
+            conn.exec_driver_sql(probe).scalar()
+
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._probe is not None:
+            self._probe.dispose()

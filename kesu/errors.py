@@ -48,3 +48,19 @@ class Conflict(KesuError):
 
 class StaleVersion(Conflict):
     code = "stale_version"
+
+
+class ServiceBusy(KesuError):
+    """The database stayed busy (the write lock) longer than the bounded wait: retry soon."""
+
+    status_code = 503
+    code = "service_busy"
+
+    def __init__(self, message: str | None = None, *, retry_after: int = 5) -> None:
+        if message is None:
+            from kesu.web.i18n import gettext as _
+
+            message = _("服务繁忙，请稍后再试")
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.headers = {"Retry-After": str(retry_after)}

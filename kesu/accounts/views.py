@@ -14,14 +14,17 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kesu.accounts import api, service, sessions
 from kesu.accounts import login as login_service
-from kesu.accounts import service, sessions
 from kesu.accounts.models import Team, User
-from kesu.accounts.permissions import PUBLIC
-from kesu.accounts.roles import Permission, Role
+from kesu.accounts.permissions import PUBLIC, PageNeeds, PageNeedsW
+from kesu.accounts.roles import Permission, Role, can
+from kesu.accounts.schemas import TokenCreate
 from kesu.accounts.throttle import LoginThrottled
+from kesu.clock import Clock
 from kesu.complaints.access import require
-from kesu.errors import KesuError
+from kesu.config import Settings
+from kesu.errors import InvalidInput, KesuError
 from kesu.web.csrf import CheckedForm, rotate, text
 from kesu.web.deps import (
     ClockDep,
@@ -33,8 +36,9 @@ from kesu.web.deps import (
     WriteSession,
     actor_for,
 )
+from kesu.web.i18n import N_, locale_dependency
 from kesu.web.i18n import gettext as _
-from kesu.web.i18n import locale_dependency
+from kesu.web.params import Id
 from kesu.web.templating import NavUser, flash, redirect, render, safe_next
 
 router = APIRouter(dependencies=[Depends(locale_dependency)], include_in_schema=False)
@@ -195,7 +199,7 @@ def create_user(
 @router.post("/admin/users/{user_id}/deactivate")
 def deactivate_user(
     request: Request,
-    user_id: int,
+    user_id: Id,
     form: CheckedForm,
     session: WriteSession,
     clock: ClockDep,
@@ -246,3 +250,112 @@ def create_team(
         return _teams_page(request, session, exc.status_code, exc, values)
     flash(request, _("已创建团队 %(name)s") % {"name": team.name})
     return redirect("/admin/teams")
+
+
+# ---- one's own API tokens ------------------------------------------------------------------
+
+TOKEN_STATES = {"active": N_("有效"), "expired": N_("已过期"), "revoked": N_("已吊销")}
+
+
+def _tokens_page(
+    request: Request,
+    session: Session,
+    user: User,
+    clock: Clock,
+    settings: Settings,
+    *,
+    created: str | None = None,
+    error: KesuError | None = None,
+    values: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        "accounts/tokens.html",
+        {
+            "tokens": [
+                {**api.token_info(t, user.username, clock)}
+                for t in service.list_tokens(session, user.id)
+            ],
+            "states": {k: _(v) for k, v in TOKEN_STATES.items()},
+            "can_create": can(user.role, Permission.token_create),
+            "created": created,
+            "error": error,
+            "values": values or {"days": str(settings.token_days_default)},
+            "days_max": settings.token_days_max,
+        },
+        status_code,
+    )
+
+
+@router.get("/me/tokens")
+def tokens_page(
+    request: Request,
+    session: ReadSession,
+    user: Annotated[User, PageNeeds(Permission.signed_in)],
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> Response:
+    """The signed-in user's API tokens: state, expiry, revoke buttons and a create form."""
+    return _tokens_page(request, session, user, clock, settings)
+
+
+@router.post("/me/tokens")
+def create_token_page(
+    request: Request,
+    form: CheckedForm,
+    db: DatabaseDep,
+    session: ReadSession,
+    user: Annotated[User, PageNeeds(Permission.token_create)],
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> Response:
+    values = {"name": text(form, "name", 128), "days": text(form, "days", 5)}
+    try:
+        days = parse_days(values["days"])
+        body = TokenCreate.model_construct(
+            name=values["name"], password=str(form.get("password") or "") or None, days=days
+        )
+        plain, _row, _owner = api.mint_for(request, body, db, user, clock, settings)
+    except LoginThrottled as exc:
+        response = _tokens_page(
+            request, session, user, clock, settings, error=exc, values=values, status_code=429
+        )
+        response.headers.update(exc.headers)
+        return response
+    except KesuError as exc:
+        return _tokens_page(
+            request,
+            session,
+            user,
+            clock,
+            settings,
+            error=exc,
+            values=values,
+            status_code=exc.status_code,
+        )
+    session.expire_all()
+    return _tokens_page(request, session, user, clock, settings, created=plain, status_code=201)
+
+
+def parse_days(value: str) -> int | None:
+    if not value:
+        return None
+    if not (value.isascii() and value.isdigit() and len(value) <= 4) or int(value) < 1:
+        raise InvalidInput(_("有效期需为正整数（天）"), field="days")
+    return int(value)
+
+
+@router.post("/me/tokens/{token_id}/revoke")
+def revoke_token_page(
+    request: Request,
+    token_id: api.TokenId,
+    form: CheckedForm,
+    session: WriteSession,
+    clock: ClockDep,
+    user: Annotated[User, PageNeedsW(Permission.signed_in)],
+) -> Response:
+    token = service.revoke_token(session, clock, actor_for(user), token_id)
+    session.commit()
+    flash(request, _("已吊销 API token %(prefix)s…") % {"prefix": token.prefix})
+    return redirect("/me/tokens")

@@ -38,7 +38,6 @@ from kesu.complaints.schemas import (
 from kesu.errors import InvalidInput
 from kesu.privacy.service import audit_contact_read, masked_event, sees_contact
 from kesu.taxonomy.enums import Severity
-from kesu.web.i18n import gettext as _
 from kesu.web.deps import (
     ClockDep,
     DatabaseDep,
@@ -48,6 +47,8 @@ from kesu.web.deps import (
     UserW,
     actor_for,
 )
+from kesu.web.i18n import gettext as _
+from kesu.web.params import ComplaintRef, QueryRef
 
 router = APIRouter(prefix="/api/v1/complaints", tags=["complaints"])
 
@@ -127,14 +128,14 @@ def list_(
     user: UserR,
     clock: ClockDep,
     settings: SettingsDep,
-    stage: str | None = None,
-    team: str | None = None,
-    assignee: str | None = None,
+    stage: QueryRef = None,
+    team: QueryRef = None,
+    assignee: QueryRef = None,
     severity: Severity | None = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
     overdue: bool | None = None,
     open: bool | None = None,
-    channel: str | None = None,
+    channel: QueryRef = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> dict[str, Any]:
@@ -157,7 +158,7 @@ def list_(
 
 @router.get("/{ref}", response_model=ComplaintOut)
 def get(
-    ref: str,
+    ref: ComplaintRef,
     session: ReadSession,
     db: DatabaseDep,
     user: UserR,
@@ -174,7 +175,7 @@ def get(
 
 @router.patch("/{ref}", response_model=ComplaintOut)
 def update(
-    ref: str,
+    ref: ComplaintRef,
     body: ComplaintUpdate,
     db: DatabaseDep,
     user: UserW,
@@ -193,7 +194,7 @@ def update(
 
 
 @router.get("/{ref}/events", response_model=list[EventOut])
-def events(ref: str, session: ReadSession, user: UserR) -> list[dict[str, Any]]:
+def events(ref: ComplaintRef, session: ReadSession, user: UserR) -> list[dict[str, Any]]:
     complaint = get_complaint_for_user(session, user, ref)
     found = [event_out(e) for e in timeline_of(session, complaint)]
     return found if sees_contact(user) else [masked_event(e) for e in found]
@@ -201,7 +202,7 @@ def events(ref: str, session: ReadSession, user: UserR) -> list[dict[str, Any]]:
 
 @router.post("/{ref}/transitions", response_model=ComplaintOut)
 def transition(
-    ref: str,
+    ref: ComplaintRef,
     body: TransitionIn,
     db: DatabaseDep,
     user: UserW,
@@ -232,7 +233,7 @@ def transition(
 
 @router.post("/{ref}/notes", status_code=status.HTTP_201_CREATED, response_model=ComplaintOut)
 def add_note(
-    ref: str,
+    ref: ComplaintRef,
     body: NoteIn,
     db: DatabaseDep,
     user: UserW,
@@ -254,7 +255,7 @@ def add_note(
 
 @router.post("/{ref}/assign", response_model=ComplaintOut)
 def assign(
-    ref: str,
+    ref: ComplaintRef,
     body: AssignIn,
     db: DatabaseDep,
     user: UserW,
@@ -278,7 +279,7 @@ def assign(
 
 @router.post("/{ref}/reopen", response_model=ComplaintOut)
 def reopen(
-    ref: str,
+    ref: ComplaintRef,
     body: ReopenIn,
     db: DatabaseDep,
     user: UserW,
@@ -300,7 +301,7 @@ def reopen(
 
 @router.post("/{ref}/merge", response_model=ComplaintOut)
 def merge(
-    ref: str,
+    ref: ComplaintRef,
     body: MergeIn,
     db: DatabaseDep,
     user: UserW,

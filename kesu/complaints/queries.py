@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true
@@ -18,6 +19,9 @@ from kesu.errors import InvalidInput
 from kesu.privacy.masking import mask_phone as mask_phone  # the workbench masks with it
 from kesu.privacy.service import contact_out, shown_text
 from kesu.taxonomy import cache as config_cache
+from kesu.web.i18n import gettext as _
+
+CURSOR_ID_MAX = 2**63 - 1  # complaint ids are 64-bit; the same bound for team and user ids
 
 
 @dataclass
@@ -41,15 +45,49 @@ def _encode_cursor(values: list[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
 
 
+def _bad_cursor() -> InvalidInput:
+    return InvalidInput(_("分页游标无效，请从第一页重新开始"), field="cursor")
+
+
 def _decode_cursor(cursor: str) -> list[Any]:
+    """The key values of a cursor, strictly: a JSON list of bounded ints (and, for the overdue
+    order, a timezone-aware ISO datetime first); anything else is InvalidInput("cursor")."""
+
+    def refuse(constant: str) -> Any:  # NaN, Infinity, 1e999 → inf
+        raise ValueError(constant)
+
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if not isinstance(values, list):
+        if len(cursor) > 200:
             raise ValueError
-        return values
-    except (ValueError, json.JSONDecodeError):
-        raise InvalidInput("cursor 无效 (invalid cursor)", field="cursor") from None
+        padded = cursor + "=" * (-len(cursor) % 4)
+        raw = base64.urlsafe_b64decode(padded.encode("ascii"))
+        values = json.loads(raw, parse_constant=refuse, parse_float=refuse)
+    except (ValueError, UnicodeError, binascii.Error):
+        raise _bad_cursor() from None
+    if not isinstance(values, list) or not 1 <= len(values) <= 2:
+        raise _bad_cursor()
+    return values
+
+
+def _cursor_id(value: Any) -> int:
+    if type(value) is not int or not 1 <= value <= CURSOR_ID_MAX:
+        raise _bad_cursor()
+    return value
+
+
+def _cursor_time(value: Any) -> datetime:
+    if not isinstance(value, str) or len(value) > 40:
+        raise _bad_cursor()
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise _bad_cursor() from None
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise _bad_cursor()
+    try:
+        return moment.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise _bad_cursor() from None
 
 
 def list_complaints(
@@ -96,16 +134,24 @@ def list_complaints(
 
 
 def _after_cursor(values: list[Any], by_due: bool) -> ColumnElement[bool]:
-    try:
-        if by_due:
-            due = datetime.fromisoformat(values[0])
-            return or_(
-                Complaint.due_at > due,
-                and_(Complaint.due_at == due, Complaint.id > int(values[1])),
-            )
-        return Complaint.id < int(values[0])
-    except (IndexError, TypeError, ValueError):
-        raise InvalidInput("cursor 无效 (invalid cursor)", field="cursor") from None
+    if by_due:
+        if len(values) != 2:
+            raise _bad_cursor()
+        due, last_id = _cursor_time(values[0]), _cursor_id(values[1])
+        return or_(
+            Complaint.due_at > due,
+            and_(Complaint.due_at == due, Complaint.id > last_id),
+        )
+    if len(values) != 1:
+        raise _bad_cursor()
+    return Complaint.id < _cursor_id(values[0])
+
+
+def _ref_id(ref: str, field: str) -> int:
+    """A team or user given by id: ASCII digits (not ``²``) within the id range."""
+    if not (ref.isascii() and len(ref) <= 10 and int(ref) <= CURSOR_ID_MAX):
+        raise InvalidInput(_("%(field)s 应为编号或代码") % {"field": field}, field=field)
+    return int(ref)
 
 
 def _apply_filters(
@@ -114,7 +160,7 @@ def _apply_filters(
     if f.stage:
         stage = session.get(Stage, f.stage)
         if stage is None:
-            raise InvalidInput(f"没有这个阶段: {f.stage} (unknown stage)", field="stage")
+            raise InvalidInput(_("没有这个阶段：%(stage)s") % {"stage": f.stage}, field="stage")
         stmt = stmt.where(Complaint.stage == f.stage)
         if (f.open or f.overdue) and stage.category == "closed":
             # Open complaints are never in a closed stage: answer without walking the index.
@@ -124,13 +170,13 @@ def _apply_filters(
             stmt = stmt.where(Complaint.team_id.is_(None))
         else:
             team_id = (
-                f.team
+                _ref_id(f.team, "team")
                 if f.team.isdigit()
                 else session.scalar(select(Team.id).where(Team.code == f.team))
             )
             if team_id is None:
-                raise InvalidInput(f"没有这个团队: {f.team} (unknown team)", field="team")
-            stmt = stmt.where(Complaint.team_id == int(team_id))
+                raise InvalidInput(_("没有这个团队：%(team)s") % {"team": f.team}, field="team")
+            stmt = stmt.where(Complaint.team_id == team_id)
     if f.assignee:
         if f.assignee == "none":
             stmt = stmt.where(Complaint.assignee_id.is_(None))
@@ -140,13 +186,13 @@ def _apply_filters(
                 user.id
                 if ref == "me"
                 else (
-                    int(ref)
+                    _ref_id(ref, "assignee")
                     if ref.isdigit()
                     else session.scalar(select(User.id).where(User.username == ref))
                 )
             )
             if user_id is None:
-                raise InvalidInput(f"没有这个用户: {ref} (unknown assignee)", field="assignee")
+                raise InvalidInput(_("没有这个用户：%(user)s") % {"user": ref}, field="assignee")
             stmt = stmt.where(Complaint.assignee_id == user_id)
     if f.severity:
         stmt = stmt.where(Complaint.severity == f.severity)

@@ -73,7 +73,7 @@ class ComplaintCreate(Strict):
 
 
 class ComplaintUpdate(Strict):
-    version: int
+    version: int = Field(ge=0, le=2**31 - 1)
     title: str | None = Field(default=None, min_length=1, max_length=200)
     category: str | None = Field(default=None, max_length=255)
     severity: Severity | None = None
@@ -89,7 +89,7 @@ class TransitionIn(BaseModel):
     model_config = ConfigDict(extra="allow", str_strip_whitespace=True)
 
     to: str = Field(min_length=1, max_length=32)
-    version: int
+    version: int = Field(ge=0, le=2**31 - 1)
     comment: str | None = Field(default=None, max_length=5000)
     message: str | None = Field(
         default=None, max_length=5000, description="text sent to the customer"
@@ -105,26 +105,32 @@ class TransitionIn(BaseModel):
 class NoteIn(Strict):
     body: str = Field(min_length=1, max_length=20000)
     public: bool = Field(default=False, description="true: a message the customer sees")
-    version: int | None = None
+    version: int | None = Field(default=None, ge=0, le=2**31 - 1)
 
 
 class AssignIn(Strict):
-    version: int
+    version: int = Field(ge=0, le=2**31 - 1)
     team_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
-    team: str | None = Field(default=None, description="team code, instead of team_id")
+    team: str | None = Field(
+        default=None, max_length=64, description="team code, instead of team_id"
+    )
     assignee_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
-    assignee: str | None = Field(default=None, description="username, instead of assignee_id")
+    assignee: str | None = Field(
+        default=None, max_length=64, description="username, instead of assignee_id"
+    )
     reason: str | None = Field(default=None, max_length=500)
 
 
 class ReopenIn(Strict):
-    version: int
+    version: int = Field(ge=0, le=2**31 - 1)
     reason: str = Field(min_length=1, max_length=2000)
 
 
 class MergeIn(Strict):
-    version: int
-    into: str = Field(min_length=1, description="id or number of the complaint to keep")
+    version: int = Field(ge=0, le=2**31 - 1)
+    into: str = Field(
+        min_length=1, max_length=64, description="id or number of the complaint to keep"
+    )
     reason: str | None = Field(default=None, max_length=500)
 
 
@@ -169,7 +175,7 @@ class ComplaintOut(BaseModel):
     repeat_of: int | None
     merged_into: int | None
     reopen_count: int
-    version: int
+    version: int = Field(ge=0, le=2**31 - 1)
     created_at: datetime
     updated_at: datetime
 

@@ -50,6 +50,7 @@ from kesu.web.csrf import version as form_version
 from kesu.web.deps import ClockDep, DatabaseDep, ReadSession, WriteSession, actor_for
 from kesu.web.i18n import gettext as _
 from kesu.web.i18n import locale_dependency
+from kesu.web.params import ID_MAX, ComplaintRef, is_plain_int
 from kesu.web.templating import flash, loc, redirect, render
 from kesu.workbench.page import sort_links, workbench_extras
 
@@ -233,7 +234,7 @@ def _page(
 @router.get("/complaints/{ref}")
 def complaint_page(
     request: Request,
-    ref: str,
+    ref: ComplaintRef,
     session: ReadSession,
     db: DatabaseDep,
     user: PageUserR,
@@ -302,7 +303,7 @@ Act = Annotated[Action, Depends(_action)]
 
 
 @router.post("/complaints/{ref}/transition")
-def transition(ref: str, act: Act) -> Response:
+def transition(ref: ComplaintRef, act: Act) -> Response:
     to = act.text("to")
     outputs = {
         key.removeprefix("out_"): value.strip()
@@ -321,7 +322,7 @@ def transition(ref: str, act: Act) -> Response:
 
 
 @router.post("/complaints/{ref}/note")
-def add_note(ref: str, act: Act) -> Response:
+def add_note(ref: ComplaintRef, act: Act) -> Response:
     public = act.text("public") == "1"
 
     def note(c: Complaint) -> str:
@@ -339,14 +340,14 @@ def add_note(ref: str, act: Act) -> Response:
 def _pick(session: Session, model: type[Team] | type[User], value: str) -> Any:
     if not value:
         return None
-    found = session.get(model, int(value)) if value.isdigit() else None
+    found = session.get(model, int(value)) if is_plain_int(value) and int(value) <= ID_MAX else None
     if found is None:
         raise InvalidInput(_("选择无效，请重新选择"), field=model.__tablename__)
     return found
 
 
 @router.post("/complaints/{ref}/assign")
-def assign(ref: str, act: Act) -> Response:
+def assign(ref: ComplaintRef, act: Act) -> Response:
     def give(c: Complaint) -> str:
         team = _pick(act.session, Team, act.text("team_id"))
         assignee = _pick(act.session, User, act.text("assignee_id"))
@@ -369,7 +370,7 @@ def assign(ref: str, act: Act) -> Response:
 
 
 @router.post("/complaints/{ref}/claim")
-def claim(ref: str, act: Act) -> Response:
+def claim(ref: ComplaintRef, act: Act) -> Response:
     def take(c: Complaint) -> str:
         version, me = act.version(), act.user
         service.assign(
@@ -388,7 +389,7 @@ def claim(ref: str, act: Act) -> Response:
 
 
 @router.post("/complaints/{ref}/reopen")
-def reopen(ref: str, act: Act) -> Response:
+def reopen(ref: ComplaintRef, act: Act) -> Response:
     def again(c: Complaint) -> str:
         reason = act.text("reason")
         if not reason:
@@ -400,7 +401,7 @@ def reopen(ref: str, act: Act) -> Response:
 
 
 @router.post("/complaints/{ref}/merge")
-def merge(ref: str, act: Act) -> Response:
+def merge(ref: ComplaintRef, act: Act) -> Response:
     def into(c: Complaint) -> str:
         number = act.text("into")
         found = lookup(act.session, number) if number else None
@@ -415,7 +416,7 @@ def merge(ref: str, act: Act) -> Response:
 
 
 @router.post("/complaints/{ref}/update")
-def update(ref: str, act: Act) -> Response:
+def update(ref: ComplaintRef, act: Act) -> Response:
     def edit(c: Complaint) -> str:
         current = {"category": str(c.category_id or ""), "severity": c.severity}
         current["priority"] = str(c.priority)

@@ -42,6 +42,7 @@ from kesu.web.deps import (
 )
 from kesu.web.i18n import N_, locale_dependency
 from kesu.web.i18n import gettext as _
+from kesu.web.params import Token
 from kesu.web.ratelimit import rate_limit
 from kesu.web.templating import flash, redirect, render
 
@@ -254,7 +255,7 @@ def _track_page(
 
 @router.get("/t/{token}", dependencies=[rate_limit("lookup", "rate_limit_lookup")])
 def track(
-    request: Request, token: str, session: ReadSession, clock: ClockDep, settings: SettingsDep
+    request: Request, token: Token, session: ReadSession, clock: ClockDep, settings: SettingsDep
 ) -> Response:
     return _track_page(request, session, clock, settings, _by_token(session, token))
 
@@ -262,7 +263,7 @@ def track(
 @router.post("/t/{token}/message", dependencies=[rate_limit("public")])
 def customer_message(
     request: Request,
-    token: str,
+    token: Token,
     form: CheckedForm,
     session: WriteSession,
     clock: ClockDep,
@@ -297,7 +298,7 @@ def customer_message(
 @router.post("/t/{token}/respond", dependencies=[rate_limit("public")])
 def customer_respond(
     request: Request,
-    token: str,
+    token: Token,
     form: CheckedForm,
     session: WriteSession,
     clock: ClockDep,

@@ -18,6 +18,7 @@ from kesu.routing.models import AgentProfile, RoutingRule
 from kesu.routing.schemas import DryRunIn, ProfileIn, ReorderIn, RuleIn, RulePatch
 from kesu.web.deps import ClockDep, DatabaseDep, ReadSession, UserR, UserW, actor_for
 from kesu.web.i18n import gettext as _
+from kesu.web.params import Code
 
 router = APIRouter(prefix="/api/v1/routing", tags=["routing"])
 RuleId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -116,7 +117,7 @@ def catalog(user: UserR) -> dict[str, Any]:
 
 
 @router.get("/agents/{username}")
-def get_profile(username: str, session: ReadSession, user: UserR) -> dict[str, Any]:
+def get_profile(username: Code, session: ReadSession, user: UserR) -> dict[str, Any]:
     require(user, Permission.admin)
     account = _user(session, username)
     return rules.profile_out(account, session.get(AgentProfile, account.id))
@@ -124,7 +125,7 @@ def get_profile(username: str, session: ReadSession, user: UserR) -> dict[str, A
 
 @router.put("/agents/{username}")
 def set_profile(
-    username: str, body: ProfileIn, db: DatabaseDep, user: UserW, clock: ClockDep
+    username: Code, body: ProfileIn, db: DatabaseDep, user: UserW, clock: ClockDep
 ) -> dict[str, Any]:
     with db.session() as session:
         require(user, Permission.admin)

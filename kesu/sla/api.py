@@ -18,6 +18,7 @@ from kesu.sla.milestones import label
 from kesu.sla.models import SlaCalendar, SlaClock, SlaPolicy
 from kesu.sla.service import OPEN_STATES, remaining
 from kesu.web.deps import ClockDep, DatabaseDep, ReadSession, UserR, UserW, actor_for
+from kesu.web.params import ComplaintRef
 
 router = APIRouter(prefix="/api/v1", tags=["sla"])
 PolicyId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -39,7 +40,9 @@ class PolicyIn(_Strict):
     calendar_code: str = Field(default="standard", max_length=64)
     notify_calendar_code: str = Field(default="standard", max_length=64)
     warn_percent: int = Field(default=80, ge=1, le=99)
-    level_percents: list[int] = Field(default_factory=lambda: [150, 200], max_length=2)
+    level_percents: list[Annotated[int, Field(ge=101, le=1000)]] = Field(
+        default_factory=lambda: [150, 200], max_length=2
+    )
     stage_limits: bool = False
 
 
@@ -55,7 +58,9 @@ class PolicyPatch(_Strict):
     calendar_code: str | None = Field(default=None, max_length=64)
     notify_calendar_code: str | None = Field(default=None, max_length=64)
     warn_percent: int | None = Field(default=None, ge=1, le=99)
-    level_percents: list[int] | None = Field(default=None, max_length=2)
+    level_percents: list[Annotated[int, Field(ge=101, le=1000)]] | None = Field(
+        default=None, max_length=2
+    )
     stage_limits: bool | None = None
 
 
@@ -127,7 +132,9 @@ def put_calendar(
 
 
 @router.get("/complaints/{ref}/sla")
-def complaint_sla(ref: str, session: ReadSession, user: UserR, clock: ClockDep) -> dict[str, Any]:
+def complaint_sla(
+    ref: ComplaintRef, session: ReadSession, user: UserR, clock: ClockDep
+) -> dict[str, Any]:
     """The complaint's clocks: what runs, what is paused, met or breached, and its level."""
     complaint = get_complaint_for_user(session, user, ref)
     return sla_view(session, complaint, clock.now())

@@ -13,6 +13,7 @@ from kesu.taxonomy import service
 from kesu.taxonomy.enums import Severity
 from kesu.taxonomy.models import Category
 from kesu.web.deps import ClockDep, DatabaseDep, ReadSession, UserR, UserW, actor_for
+from kesu.web.params import TIME_LIMIT_MAX, Code
 
 router = APIRouter(prefix="/api/v1", tags=["configuration"])
 
@@ -31,7 +32,7 @@ class StagePatch(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=64)
     name_en: str | None = Field(default=None, max_length=128)
     public_name: str | None = Field(default=None, max_length=64)
-    time_limit_minutes: int | None = Field(default=None, gt=0)
+    time_limit_minutes: int | None = Field(default=None, gt=0, le=TIME_LIMIT_MAX)
     allowed_roles: list[str] | None = None
     required_outputs: list[dict[str, str]] | None = None
     back_to: list[str] | None = None
@@ -95,7 +96,7 @@ def list_stages(session: ReadSession, user: UserR) -> list[dict[str, Any]]:
 
 @router.patch("/stages/{code}")
 def update_stage(
-    code: str, body: StagePatch, db: DatabaseDep, user: UserW, clock: ClockDep
+    code: Code, body: StagePatch, db: DatabaseDep, user: UserW, clock: ClockDep
 ) -> dict[str, Any]:
     with db.session() as session:
         require(user, Permission.admin)

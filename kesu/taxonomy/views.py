@@ -21,6 +21,7 @@ from kesu.web.csrf import CheckedForm, text
 from kesu.web.deps import ClockDep, ReadSession, WriteSession, actor_for
 from kesu.web.i18n import gettext as _
 from kesu.web.i18n import locale_dependency
+from kesu.web.params import TIME_LIMIT_MAX, Code, Id, is_plain_int
 from kesu.web.templating import flash, redirect, render
 
 router = APIRouter(dependencies=[Depends(locale_dependency)], include_in_schema=False)
@@ -64,7 +65,7 @@ def create_category(
     values = {k: text(form, k) for k in ("name", "name_en", "parent_id", "default_severity")}
     try:
         parent = values["parent_id"]
-        if parent and not parent.isdigit():
+        if parent and not is_plain_int(parent):
             raise InvalidInput(_("上级分类无效"), field="parent_id")
         severity = values["default_severity"]
         category = service.create_category(
@@ -87,7 +88,7 @@ def create_category(
 @router.post("/admin/categories/{category_id}/deactivate")
 def deactivate_category(
     request: Request,
-    category_id: int,
+    category_id: Id,
     form: CheckedForm,
     session: WriteSession,
     clock: ClockDep,
@@ -151,7 +152,7 @@ def parse_outputs(value: str) -> list[dict[str, str]]:
 
 def _stage_changes(stage: Stage, form: Any) -> dict[str, Any]:
     limit = text(form, "time_limit_minutes")
-    if limit and not limit.isdigit():
+    if limit and not (is_plain_int(limit, 6) and 0 < int(limit) <= TIME_LIMIT_MAX):
         raise InvalidInput(_("时限必须是正整数分钟"), field="time_limit_minutes")
     wanted: dict[str, Any] = {
         "name": text(form, "name"),
@@ -176,7 +177,7 @@ def stages_page(request: Request, session: ReadSession, user: AdminR) -> Respons
 @router.post("/admin/stages/{code}")
 def update_stage(
     request: Request,
-    code: str,
+    code: Code,
     form: CheckedForm,
     session: WriteSession,
     clock: ClockDep,

@@ -26,6 +26,7 @@ from kesu.triage.schemas import (
 )
 from kesu.web.deps import ClockDep, DatabaseDep, ReadSession, UserR, UserW, actor_for
 from kesu.web.i18n import gettext as _
+from kesu.web.params import ComplaintRef
 
 router = APIRouter(prefix="/api/v1", tags=["triage"])
 RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -175,7 +176,7 @@ def analyze(body: AnalyzeIn, session: ReadSession, user: UserR) -> dict[str, Any
 
 
 @router.get("/complaints/{ref}/triage")
-def complaint_triage(ref: str, session: ReadSession, user: UserR) -> dict[str, Any]:
+def complaint_triage(ref: ComplaintRef, session: ReadSession, user: UserR) -> dict[str, Any]:
     """The triage stored when the complaint arrived: keywords, anger and urgency, risk,
     the category suggestions (source and confidence) and how the category was applied."""
     complaint = get_complaint_for_user(session, user, ref)

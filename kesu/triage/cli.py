@@ -85,7 +85,7 @@ def assess_command(text: str) -> None:
 
 def _database() -> Database:
     settings = get_settings()
-    db = Database(settings.database_url, settings.db_pool_size)
+    db = Database(settings.database_url, settings.db_pool_size, settings.write_lock_timeout_seconds)
     if is_empty(db):
         typer.echo("error: the database has no tables yet; run `kesu db upgrade`", err=True)
         raise typer.Exit(code=2)

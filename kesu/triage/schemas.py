@@ -28,7 +28,7 @@ class RuleIn(_Strict):
     ) = Field(description="category path (账务/扣费异常/重复扣费) or id")
     include: list[Word] = Field(max_length=200, description="any of these words matches")
     exclude: list[Word] = Field(default_factory=list, max_length=200)
-    weight: float = Field(default=0.9, description="confidence of a match, in (0, 1]")
+    weight: float = Field(default=0.9, gt=0, le=1, description="confidence of a match, in (0, 1]")
     is_active: bool = True
     note: str = Field(default="", max_length=2000)
 
@@ -39,7 +39,7 @@ class LexiconEntryIn(_Strict):
     category: str = Field(
         default="", max_length=32, description="risk: media, regulator …; emotion: anger …"
     )
-    weight: float = Field(default=1.0, description="risk 1–3, emotion 0–1")
+    weight: float = Field(default=1.0, ge=0, le=3, description="risk 1–3, emotion 0–1")
 
 
 class AnalyzeIn(_Strict):

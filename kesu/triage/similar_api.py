@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from kesu.complaints.access import get_complaint_for_user
 from kesu.triage.similar import find_similar
 from kesu.web.deps import ReadSession, UserR
+from kesu.web.params import ComplaintRef
 
 router = APIRouter(prefix="/api/v1/complaints", tags=["complaints"])
 
@@ -38,7 +39,7 @@ class SimilarCasesOut(BaseModel):
 
 @router.get("/{ref}/similar", response_model=SimilarCasesOut)
 def similar(
-    ref: str, session: ReadSession, user: UserR, k: Annotated[int, Query(ge=1, le=20)] = 5
+    ref: ComplaintRef, session: ReadSession, user: UserR, k: Annotated[int, Query(ge=1, le=20)] = 5
 ) -> dict[str, Any]:
     """Up to ``k`` resolved complaints most like this one (same category first), with their
     solution and result. Only complaints the caller may see, in the query and the answer."""

@@ -11,7 +11,6 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.telemetry import TelemetryConfig
-from sqlalchemy import text
 from starlette.middleware.sessions import SessionMiddleware
 
 from kesu import __version__
@@ -21,8 +20,8 @@ from kesu.complaints.api import router as complaints_api
 from kesu.config import Settings, get_settings
 from kesu.db import Database
 from kesu.taxonomy.api import router as taxonomy_api
-from kesu.web import docs, errors
-from kesu.web.middleware import BodySizeLimit, RequestLocale
+from kesu.web import docs, errors, health
+from kesu.web.middleware import BodySizeLimit, RefuseNul, RequestLocale, RetryAfterOnBusy
 
 STATIC_DIR = Path(__file__).parent / "static"
 # Routes that take a file (an exported complaint history) larger than an ordinary request.
@@ -57,10 +56,14 @@ def create_app(
         description="Customer complaint management: intake, triage, closed loop, SLA.",
         lifespan=_lifespan(settings.threads),
         telemetry=_telemetry(settings.telemetry),
+        # Every route documents the one error shape for the error statuses (errors.ErrorBody).
+        responses=errors.ERROR_RESPONSES,
     )
     app.state.settings = settings
     app.state.clock = clock or SystemClock()
-    app.state.db = db or Database(settings.database_url, settings.db_pool_size)
+    app.state.db = db or Database(
+        settings.database_url, settings.db_pool_size, settings.write_lock_timeout_seconds
+    )
 
     errors.install(app)
     docs.install(app)
@@ -73,14 +76,12 @@ def create_app(
     _include_views(app)
 
     @app.get("/healthz", tags=["health"])
-    def healthz() -> JSONResponse:
-        try:
-            with app.state.db.session(write=False) as session:
-                session.execute(text("SELECT 1"))
-        except Exception as exc:  # the probe must answer, not crash
-            return JSONResponse({"status": "error", "database": str(exc)[:200]}, status_code=503)
-        return JSONResponse({"status": "ok", "version": __version__})
+    async def healthz() -> JSONResponse:
+        """Database and disk; never waits for the write lock or the request threads."""
+        return await health.report(app.state.settings, app.state.db)
 
+    app.add_middleware(RefuseNul)  # innermost: sees the session, after the size limit
+    app.add_middleware(RetryAfterOnBusy, seconds=max(1, round(settings.write_lock_timeout_seconds)))
     app.add_middleware(
         SessionMiddleware,
         # Signs only the session id (and the CSRF token); the session itself is a row

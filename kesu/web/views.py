@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from kesu.web.i18n import COOKIE, normalize
+from kesu.web.params import Code
 from kesu.web.templating import redirect, safe_next
 
 router = APIRouter(include_in_schema=False)
@@ -13,7 +14,7 @@ ONE_YEAR = 365 * 24 * 3600
 
 
 @router.get("/lang/{code}")
-def switch_language(request: Request, code: str, next: str = "/") -> Response:
+def switch_language(request: Request, code: Code, next: str = "/") -> Response:
     """Remembers the chosen UI language in the ``lang`` cookie and goes back to the page."""
     response = redirect(safe_next(next))
     locale = normalize(code)
@@ -32,8 +33,8 @@ def routers() -> list[APIRouter]:
     from kesu.intake import views as intake
     from kesu.notify import views as notify
     from kesu.routing import views as routing
-    from kesu.tasks import views as tasks
     from kesu.sla import views as sla
+    from kesu.tasks import views as tasks
     from kesu.taxonomy import views as taxonomy
     from kesu.triage import config_views as triage_config
     from kesu.triage import views as triage
