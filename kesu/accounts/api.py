@@ -199,7 +199,7 @@ def list_tokens(
     another user's (``username``) or everyone's (``username=*``)."""
     if username is not None and username != user.username:
         check(user, Permission.admin)
-    owners = dict(session.execute(select(User.id, User.username)).tuples().all())
+    owners = {i: n for i, n in session.execute(select(User.id, User.username))}
     if username == "*":
         tokens = service.list_tokens(session)
     else:

@@ -1,7 +1,8 @@
 """Sign-in throttle: per account and per client address, in the database (every process).
 
-After each failed password the next try on that account (or from that address) must wait
-``base × 2^(failures-1)`` seconds; at ``max_failures`` it is locked for ``lockout``. A try that
+After each failed password the next try on that account must wait ``base × 2^(failures-1)``
+seconds; at ``max_failures`` failures the account is locked for ``lockout``. An address (many
+people may share one) is not delayed, only locked after ``max_failures_per_address``. A try that
 comes too early is refused with ``LoginThrottled`` (429, ``Retry-After``) *before* the password
 is looked at. A success clears the account's counter (not the address's: a valid account of
 one's own must not reset the counter an attacker builds up against others). Failures and
@@ -78,8 +79,8 @@ def _wait(row: LoginThrottle, now: datetime, policy: Policy) -> tuple[float, boo
     """Seconds until ``row`` allows another try, and whether that is a lockout."""
     if row.locked_until is not None and row.locked_until > now:
         return (row.locked_until - now).total_seconds(), True
-    if row.last_failure_at + policy.lockout <= now:
-        return 0.0, False  # old failures are forgotten
+    if row.last_failure_at + policy.lockout <= now or row.key.startswith("a:"):
+        return 0.0, False  # old failures are forgotten; an address only counts to a lockout
     delay = policy.delay_base * 2 ** min(row.failures - 1, 20)
     ready = row.last_failure_at + timedelta(seconds=delay)
     return max(0.0, (ready - now).total_seconds()), False
