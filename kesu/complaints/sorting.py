@@ -78,6 +78,8 @@ def _segments(session: Session, sort: Sort, filters: ComplaintFilters) -> list[S
         stages = sorted(stage_names(session).values(), key=lambda s: s.position)
         if filters.open is not None:  # open stages hold only open complaints, and so on
             stages = [s for s in stages if (s.category != StageCategory.closed) == filters.open]
+        if filters.stage:
+            stages = [s for s in stages if s.code == filters.stage]
         segments = [Segment(Complaint.stage == s.code, None) for s in stages]
         return segments[::-1] if sort.desc else segments
     return [Segment(true(), SORT_COLUMNS[sort.key])]

@@ -137,3 +137,20 @@ def test_saved_view_create_use_rename_delete(signed_in, make_complaint, browser)
     deleted = other.post(f"/views/{view_id}/delete", data={"csrf_token": csrf_of(page)})
     assert "已删除视图" in deleted.text
     assert other.get("/api/v1/views").json() == []
+
+
+def test_the_workbench_tools_speak_english(signed_in, make_complaint):
+    make_complaint()
+    client = signed_in("lead1", "team_lead", "service")
+    client.cookies.set("lang", "en")
+    page = client.get("/?tab=team").text
+    for text in (
+        "Select all on this page",
+        "Apply to selected",
+        "Updated",
+        "Save view",
+        "Keyboard shortcuts",
+        "Press ? for keyboard shortcuts",
+    ):
+        assert text in page, text
+    assert "批量操作" not in page and "保存视图" not in page
