@@ -22,8 +22,9 @@ from kesu.complaints import timeline
 from kesu.complaints.enums import ActorKind, EventKind
 from kesu.complaints.models import Complaint, ComplaintEvent, Customer
 from kesu.errors import Conflict
-from kesu.privacy.masking import ERASED, scrub_json, scrub_text
+from kesu.privacy.masking import EMAIL_IN_TEXT, ERASED, PHONE_IN_TEXT, scrub_json, scrub_text
 from kesu.triage import similar
+from kesu.triage.models import TriageResult
 from kesu.web.i18n import N_
 from kesu.web.i18n import gettext as _
 
@@ -52,6 +53,7 @@ def anonymize_customer(
     customer.anonymized_at = now
     customer.updated_at = now
     for complaint in complaints:
+        _scrub_keywords(session, complaint, values)
         _scrub_complaint(complaint, values)
         complaint.updated_at = now
         if complaint.merged_into_id is None and similar.is_indexed_stage(session, complaint.stage):
@@ -98,6 +100,21 @@ def _known_values(customer: Customer, complaints: list[Complaint]) -> list[str]:
     for c in complaints:
         found |= {c.contact_name, c.contact_phone, c.contact_email}
     return [v for v in found if v]
+
+
+def _scrub_keywords(session: Session, complaint: Complaint, values: list[str]) -> None:
+    """Triage's stored keywords of the complaint, without the pieces of the erased values or of
+    any phone number or email in its text (jieba splits ``wang@example.com`` into words)."""
+    stored = session.get(TriageResult, complaint.id)
+    if stored is None or not stored.keywords:
+        return
+    secrets = [v.lower() for v in values]
+    for text in (complaint.title, complaint.content):
+        secrets += [m.group(0).lower() for m in EMAIL_IN_TEXT.finditer(text or "")]
+        secrets += [m.group(0).lower() for m in PHONE_IN_TEXT.finditer(text or "")]
+    stored.keywords = [
+        k for k in stored.keywords if not any(str(k[0]).lower() in s for s in secrets)
+    ]
 
 
 def _scrub_complaint(complaint: Complaint, values: list[str]) -> None:

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from kesu.accounts.models import AuditLog
 from kesu.complaints.models import Complaint, ComplaintEvent, Customer
 from kesu.config import Settings, get_settings
+from kesu.triage.models import SimilarTerm, TriageResult
 from kesu.worker import Worker
 
 PHONE, EMAIL = "13800138000", "wang@example.com"
@@ -43,6 +44,8 @@ def _everything_about(db: Any, customer_id: int) -> str:
             session.scalars(select(ComplaintEvent).where(ComplaintEvent.complaint_id.in_(ids)))
         )
         audit = list(session.scalars(select(AuditLog)))
+        triage = [session.get(TriageResult, i) for i in ids]
+        terms = list(session.scalars(select(SimilarTerm.term)))
         return repr(
             [
                 (customer.name, customer.phone, customer.email, customer.external_id)
@@ -61,6 +64,8 @@ def _everything_about(db: Any, customer_id: int) -> str:
                 ],
                 [(e.body, e.data, e.actor_label) for e in events],
                 [(a.changes, a.entity_id) for a in audit],
+                [t.keywords for t in triage if t is not None],
+                terms,
             ]
         )
 
@@ -79,12 +84,15 @@ def test_an_admin_anonymizes_a_customer_on_request(client, db, admin, agent, mak
     assert client.post(url, json={"reason": "客户申请删除"}, headers=manager).status_code == 403
     assert client.post(url, json={}, headers=admin).status_code == 422
 
+    with db.session(write=False) as session:
+        before = session.get(TriageResult, created["id"])
+        assert before is not None and PHONE in str(before.keywords)  # jieba kept the number
     response = client.post(url, json={"reason": "客户申请删除 #42"}, headers=admin)
     assert response.status_code == 200, response.text
     assert response.json()["complaints"] == 1
 
     everything = _everything_about(db, customer_id)
-    for secret in (PHONE, EMAIL, "王女士", "CRM-7"):
+    for secret in (PHONE, EMAIL, "王女士", "CRM-7", "'wang'"):
         assert secret not in everything
     after = client.get(f"/api/v1/complaints/{created['id']}", headers=admin).json()
     for field in ("number", "category", "severity", "stage", "received_at", "channel"):

@@ -12,8 +12,10 @@ from typing import Any
 from sqlalchemy import select
 
 from kesu.accounts.models import AuditLog
+from kesu.accounts.service import SYSTEM
 from kesu.complaints.models import Complaint
 from kesu.privacy.masking import mask_text
+from kesu.privacy.service import record_export
 from tests.web.conftest import csrf_of, hidden
 
 CUSTOMER = {"name": "王女士", "phone": "13800138000", "email": "wang@example.com"}
@@ -90,3 +92,21 @@ def test_mask_text_keeps_amounts_dates_and_order_numbers():
     assert (
         mask_text(text) == "订单 SO20261101000123 于 2026-11-01 付款 1999999 元，电话 010*****5678"
     )
+
+
+def test_an_export_leaves_an_audit_row(db, clock):
+    with db.session() as session:
+        record_export(session, clock, SYSTEM, "complaints", 12, True, {"team": "service"})
+        session.commit()
+    with db.session(write=False) as session:
+        [row] = session.scalars(select(AuditLog).where(AuditLog.action == "export"))
+    assert row.entity == "complaints"
+    assert row.changes == {"rows": 12, "masked": True, "filters": {"team": "service"}}
+
+
+def test_reading_a_customer_record_unmasked_is_audited(client, db, agent, make_user):
+    created = _create(client, agent)
+    _, manager = make_user("manager1", "manager", None)
+    url = f"/api/v1/customers/{created['customer']['id']}"
+    assert client.get(url, headers=manager).json()["phone"] == "13800138000"
+    assert [r.entity for r in _contact_reads(db)] == ["customer"]
