@@ -33,6 +33,7 @@ from kesu.sla.milestones import STAGE, label
 from kesu.sla.models import SlaAlert, SlaClock
 from kesu.sla.service import KINDS, LEVEL_OF_KIND, plan
 from kesu.tasks.service import create_task, insert_tasks, task_row
+from kesu.web.i18n import N_
 from kesu.web.i18n import gettext as _
 
 SLA_ACTOR = Actor("system", None, "时限监控 SLA")
@@ -45,7 +46,7 @@ EVENT_OF_KIND = {
     "level2": "sla_level2",
     "level3": "sla_level3",
 }
-LEVEL_NAMES = {0: "预警", 1: "一级", 2: "二级", 3: "三级"}
+LEVEL_NAMES = {0: N_("预警"), 1: N_("一级"), 2: N_("二级"), 3: N_("三级")}
 
 
 def claim_due(session: Session, now: datetime, limit: int) -> dict[int, str | None]:
