@@ -100,6 +100,7 @@ def requires(
     if page and write:
 
         def dep(request: Request, user: UserW, session: WriteSession) -> User:
+            remember(request, user)
             check(user, permission)
             return remember(request, session.get(User, user.id) or user)
 
