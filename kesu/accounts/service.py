@@ -434,10 +434,21 @@ def reset_password(
     session: Session, clock: Clock, actor: Actor, target: User, new_password: str | None
 ) -> str:
     """Sets ``new_password``, or a generated one when it is None; returns the password (to be
-    shown to the admin once; only its hash is kept, and the audit row has neither)."""
+    shown to the admin once; only its hash is kept, and the audit row has neither). The user's
+    open sessions end; their API tokens stay (revoke those on the tokens page)."""
+    from sqlalchemy import update
+
+    from kesu.accounts.models import UserSession
+
     password = new_password if new_password is not None else generate_password()
     validate_password(password)
     target.password_hash = hash_password(password)
+    if actor.user_id != target.id:  # whoever knew the old password is signed out
+        session.execute(
+            update(UserSession)
+            .where(UserSession.user_id == target.id, UserSession.revoked_at.is_(None))
+            .values(revoked_at=clock.now())
+        )
     record_audit(
         session,
         clock,
@@ -455,8 +466,8 @@ def generate_password() -> str:
 
 
 def reactivate_user(session: Session, clock: Clock, actor: Actor, target: User) -> bool:
-    """Lets a deactivated user sign in again (their old tokens stay revoked only if they were
-    revoked). Returns False when the user was already active."""
+    """Lets a deactivated user sign in again (the sessions and tokens revoked when they were
+    deactivated stay revoked). Returns False when the user was already active."""
     if target.is_active:
         return False
     target.is_active = True

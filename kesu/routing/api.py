@@ -12,7 +12,7 @@ from kesu.accounts.roles import Permission
 from kesu.complaints.access import get_complaint_for_user, require
 from kesu.errors import InvalidInput, NotFound
 from kesu.routing import actions as act
-from kesu.routing import engine, rules
+from kesu.routing import conditions, engine, rules
 from kesu.routing.conditions import FIELDS, OPS
 from kesu.routing.models import AgentProfile, RoutingRule
 from kesu.routing.schemas import DryRunIn, ProfileIn, ReorderIn, RuleIn, RulePatch
@@ -113,6 +113,9 @@ def catalog(user: UserR) -> dict[str, Any]:
         "custom_field_prefix": "custom.",
         "events": engine.TRIGGER_NAMES,
         "actions": list(act.TYPES),
+        # what the structured editor offers: labels, value shapes, enum options, parameters
+        "conditions": conditions.catalog(),
+        "action_params": act.catalog(),
     }
 
 

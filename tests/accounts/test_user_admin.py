@@ -74,6 +74,9 @@ def test_password_reset_by_the_admin(admin_browser, make_user, app, db, clock):
     from tests.web.conftest import HTML
 
     wang, _ = make_user("wang", "agent", "service")
+    wangs_browser = TestClient(app, headers=HTML)
+    assert login(wangs_browser, "wang").status_code == 303
+    assert wangs_browser.get("/", follow_redirects=False).status_code == 200
     page = admin_browser.get(f"/admin/users/{wang.id}").text
     mismatch = admin_browser.post(
         f"/admin/users/{wang.id}/password",
@@ -105,6 +108,8 @@ def test_password_reset_by_the_admin(admin_browser, make_user, app, db, clock):
         },
     )
     assert done.status_code == 200 and "已重设用户 wang 的密码" in done.text
+    # whoever was signed in as wang (with the old password) is signed out
+    assert wangs_browser.get("/", follow_redirects=False).status_code in (302, 303, 307)
     with TestClient(app, headers=HTML) as other:
         assert login(other, "wang", "password-123").status_code == 400
         clock.advance(seconds=10)  # past the sign-in throttle's delay

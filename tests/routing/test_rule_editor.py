@@ -230,3 +230,21 @@ def test_validation_messages_are_in_one_language(client, admin):
     )
     assert bad_action.status_code == 422 and bad_action.json()["field"] == "actions[0].level"
     assert not re.search(r"[\u4e00-\u9fff]", bad_action.json()["detail"])
+
+
+def test_the_api_catalog_lists_fields_with_types_and_operators(client, admin):
+    english = client.get("/api/v1/routing/catalog", headers={**admin, "Accept-Language": "en"})
+    assert english.status_code == 200
+    body = english.json()
+    fields = {f["name"]: f for f in body["conditions"]["fields"]}
+    assert fields["severity"]["kind"] == "severity" and fields["severity"]["label"] == "Severity"
+    assert "gte" in fields["severity"]["ops"] and "contains" not in fields["severity"]["ops"]
+    assert fields["same_category_count"]["window_hours"] is True
+    assert body["conditions"]["ops"]["under"]["label"] == "is under"
+    notify = next(a for a in body["action_params"] if a["type"] == "notify")
+    assert {p["name"]: p["kind"] for p in notify["params"]} == {
+        "to": "list",
+        "template": "enum",
+        "urgent": "bool",
+    }
+    assert body["fields"]["category"]["kind"] == "category"  # the older shape stays
