@@ -17,6 +17,7 @@ from starlette.datastructures import FormData
 
 from kesu.accounts.views import AdminR, AdminW
 from kesu.errors import InvalidInput, KesuError
+from kesu.routing import editor
 from kesu.sla import admin
 from kesu.sla.calendar import WEEKDAYS, BusinessCalendar, CalendarConfigError
 from kesu.sla.config import MAX_MINUTES
@@ -120,7 +121,11 @@ def policy_fields(form: FormData, current: SlaPolicy | None) -> dict[str, Any]:
         "position": _int(values["position"], "position", 0, 1_000_000, _(FIELD_LABELS["position"])),
         "is_active": form.get("is_active") == "1",
         "stage_limits": form.get("stage_limits") == "1",
-        "conditions": _conditions(str(form.get("conditions") or "").strip()),
+        "conditions": (
+            editor.conditions_from_rows(form)
+            if editor.uses_rows(form)  # the structured editor's rows (kesu/routing/editor.py)
+            else _conditions(str(form.get("conditions") or "").strip())
+        ),
         "targets": _targets(form, current),
         "calendar_code": values["calendar_code"][:64],
         "notify_calendar_code": values["notify_calendar_code"][:64],
@@ -185,6 +190,11 @@ def form_values(form: FormData) -> dict[str, str]:
     keys += [f"{p}_{code}" for code in POLICY_MILESTONES for p in ("t", "u")]
     values = {k: text(form, k) for k in keys}
     values["conditions"] = str(form.get("conditions") or "")
+    values["editor"] = "rows" if editor.uses_rows(form) else "json"
+    if editor.uses_rows(form):  # shown again as the rows that were sent
+        values["conditions"] = json.dumps(
+            editor.conditions_from_rows(form), ensure_ascii=False, indent=1
+        )
     return values
 
 
@@ -281,6 +291,7 @@ def _policy_page(
             "milestones": [(code, milestone_label(code)) for code in POLICY_MILESTONES],
             "units": UNITS,
             "effects": policy_effects(session, policy, now) if policy else [],
+            "catalog": editor.catalog(session),
             "now": now,
         },
         status_code,

@@ -149,6 +149,35 @@ def test_bad_policy_input_is_shown_with_the_values_kept(admin_browser, db, chang
     assert policy(db, "gold") is None and not audits(db, "sla_policy.create")
 
 
+def test_the_policy_form_takes_the_structured_condition_rows(admin_browser, db):
+    page = admin_browser.get("/admin/sla/policies/new").text
+    assert "data-rule-editor" in page and "kesu-rules.js" in page
+    rows = {
+        "editor": "rows",
+        "cg-0-match": "all",
+        "c-1-group": "0",
+        "c-1-field": "severity",
+        "c-1-op": "gte",
+        "c-1-value": "serious",
+    }
+    made = post_form(
+        admin_browser, "/admin/sla/policies/new", "/admin/sla/policies", {**POLICY, **rows}
+    )
+    assert made.status_code == 200, made.text
+    assert policy(db, "gold").conditions == {
+        "all": [{"field": "severity", "op": "gte", "value": "serious"}]
+    }
+    bad = {**rows, "c-1-field": "nope"}
+    again = post_form(
+        admin_browser,
+        "/admin/sla/policies/new",
+        "/admin/sla/policies",
+        {**POLICY, **bad, "code": "gold2"},
+    )
+    assert again.status_code == 422 and policy(db, "gold2") is None
+    assert 'data-mode="rows"' in again.text
+
+
 def test_a_stale_policy_form_is_refused(admin_browser, db):
     post_form(admin_browser, "/admin/sla/policies/new", "/admin/sla/policies", POLICY)
     row = policy(db, "gold")
