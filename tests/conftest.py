@@ -32,6 +32,8 @@ from tests.pg import PostgresServer, start_postgres
 BACKENDS = [b for b in os.environ.get("KESU_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 START = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai
+# The channel tests' receivers listen on loopback, which webhooks may not reach by default.
+os.environ.setdefault("KESU_WEBHOOK_ALLOWED_HOSTS", "127.0.0.1,::1,localhost")
 
 
 @pytest.fixture(scope="session")

@@ -16,10 +16,11 @@ from kesu.accounts.roles import Permission, can
 from kesu.accounts.service import Actor
 from kesu.clock import Clock
 from kesu.complaints import timeline
+from kesu.complaints.access import get_complaint_for_user, lookup
 from kesu.complaints.enums import EventKind, StageCategory
 from kesu.complaints.models import Complaint
 from kesu.complaints.schemas import ComplaintUpdate
-from kesu.errors import Conflict, Forbidden, InvalidInput, StaleVersion
+from kesu.errors import Conflict, Forbidden, InvalidInput, NotFound, StaleVersion
 from kesu.taxonomy.service import active_stages, resolve_category, validate_custom_fields
 from kesu.web.i18n import gettext as _
 
@@ -177,6 +178,22 @@ def assign(
             "reason": reason,
         },
     )
+
+
+def merge_target(session: Session, user: User, ref: str) -> Complaint:
+    """The complaint to merge into, named by its number (or id): one ``user`` may see.
+
+    A number that does not exist and one outside the user's scope get the same answer, which
+    names what was typed and nothing else (no internal id), so the form cannot be used to probe
+    other teams' complaints."""
+    text = ref.strip()
+    found = lookup(session, text) if text else None
+    if found is not None:
+        try:
+            return get_complaint_for_user(session, user, found.id)
+        except NotFound:
+            pass
+    raise InvalidInput(_("没有这个投诉编号：%(n)s") % {"n": text}, field="into")
 
 
 def merge(

@@ -24,7 +24,7 @@ from kesu.accounts.service import Actor
 from kesu.accounts.views import PageUserR, PageUserW
 from kesu.clock import Clock
 from kesu.complaints import lifecycle, service
-from kesu.complaints.access import get_complaint_for_user, lookup
+from kesu.complaints.access import get_complaint_for_user
 from kesu.complaints.enums import Channel, StageCategory
 from kesu.complaints.models import Complaint
 from kesu.complaints.queries import ComplaintFilters, list_complaints, mask_phone, timeline_of
@@ -403,11 +403,7 @@ def reopen(ref: ComplaintRef, act: Act) -> Response:
 @router.post("/complaints/{ref}/merge")
 def merge(ref: ComplaintRef, act: Act) -> Response:
     def into(c: Complaint) -> str:
-        number = act.text("into")
-        found = lookup(act.session, number) if number else None
-        if found is None:
-            raise InvalidInput(_("没有这个投诉编号：%(n)s") % {"n": number}, field="into")
-        keep = get_complaint_for_user(act.session, act.user, found.id)
+        keep = service.merge_target(act.session, act.user, act.text("into"))
         reason = act.text("reason") or None
         service.merge(act.session, act.clock, act.actor, c, keep, act.version(), reason)
         return _("已合并到 %(n)s") % {"n": keep.number}

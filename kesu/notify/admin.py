@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -13,8 +14,10 @@ from kesu.accounts.audit import record_audit
 from kesu.accounts.models import User
 from kesu.accounts.service import Actor
 from kesu.clock import Clock
+from kesu.config import get_settings
 from kesu.errors import Conflict, InvalidInput, NotFound
 from kesu.notify.channels import CHANNELS
+from kesu.notify.channels.webhook import TargetPolicy, TargetRefused, TargetUnresolved
 from kesu.notify.models import Notification, NotifyEndpoint, NotifyPreference, OutboxMessage
 from kesu.notify.service import DEFAULT_CHANNELS, ENDPOINT_KINDS, USER_CHANNELS
 from kesu.notify.texts import events as template_events
@@ -169,16 +172,22 @@ def save_endpoint(
 ) -> NotifyEndpoint:
     kind = fields.get("kind", row.kind if row else None)
     if kind not in ENDPOINT_KINDS or kind not in CHANNELS:
-        raise InvalidInput(f"未知类型 {kind} (kinds: {', '.join(ENDPOINT_KINDS)})", field="kind")
+        raise InvalidInput(
+            _("未知类型：%(kind)s（可选：%(kinds)s）")
+            % {"kind": kind, "kinds": ", ".join(ENDPOINT_KINDS)},
+            field="kind",
+        )
     for event in fields.get("events") or []:
         if event not in template_events():
             raise InvalidInput(
-                f"未知事件 {event} (events: {', '.join(template_events())})", field="events"
+                _("未知事件：%(event)s（可选：%(events)s）")
+                % {"event": event, "events": ", ".join(template_events())},
+                field="events",
             )
     if row is None:
         code = fields.get("code", "")
         if session.scalar(select(NotifyEndpoint.id).where(NotifyEndpoint.code == code)):
-            raise Conflict(f"代码已存在: {code} (code exists)", field="code")
+            raise Conflict(_("代码已存在：%(code)s") % {"code": code}, field="code")
         row = NotifyEndpoint(code=code, kind=kind, updated_at=clock.now())
         session.add(row)
     config = fields.get("config")
@@ -192,6 +201,7 @@ def save_endpoint(
         if key in fields and fields[key] is not None:
             setattr(row, key, fields[key])
     if config is not None:
+        check_target(config)
         row.config = config
     row.updated_at = clock.now()
     session.flush()
@@ -206,6 +216,29 @@ def save_endpoint(
     )
     config_cache.clear()
     return row
+
+
+def check_target(config: dict[str, Any]) -> None:
+    """An endpoint URL may not name a loopback, private or link-local address unless the admin
+    allowed it (KESU_WEBHOOK_ALLOWED_HOSTS / KESU_WEBHOOK_ALLOW_PRIVATE); the worker checks
+    again before every send. A name that does not resolve now is left to that check."""
+    url = config.get("url")
+    if not isinstance(url, str) or not url:
+        return
+    try:
+        TargetPolicy.from_settings(get_settings()).check(url)
+    except TargetUnresolved:
+        return
+    except TargetRefused:
+        host = urlsplit(url).hostname or url
+        raise InvalidInput(
+            _(
+                "%(host)s 指向本机、内网或其他非公网地址，不能作为通知目标"
+                "（管理员可以用 KESU_WEBHOOK_ALLOWED_HOSTS 放行）"
+            )
+            % {"host": host},
+            field="config.url",
+        ) from None
 
 
 def _masked(config: dict[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from kesu.accounts.models import User
 from kesu.complaints.models import Complaint
 from kesu.errors import InvalidInput
+from kesu.web.i18n import gettext as _
 
 LEVEL_ROLES = {1: "team_lead", 2: "manager", 3: "executive"}
 TARGETS = ("assignee", "team_lead", "manager", "executive", "team_members")
@@ -26,7 +27,11 @@ def check_targets(targets: Iterable[str], field: str = "to") -> list[str]:
     for target in targets:
         if target not in TARGETS and not (target.startswith(PREFIXED) and target.split(":", 1)[1]):
             options = ", ".join(TARGETS) + ", team:<code>, user:<username>, role:<role>"
-            raise InvalidInput(f"未知的通知对象 {target} (targets: {options})", field=field)
+            raise InvalidInput(
+                _("未知的通知对象：%(target)s（可选：%(options)s）")
+                % {"target": target, "options": options},
+                field=field,
+            )
         clean.append(target)
     return clean
 

@@ -70,4 +70,7 @@ def dispatch(
         request = channel.build_request(config, message, now)
     except ValueError as exc:  # includes ChannelConfigError
         return DeliveryResult(DeliveryStatus.FAILED, detail=str(exc))
+    refused = webhook.refused_target(request.url)  # no loopback/private targets (issue 8)
+    if refused is not None:
+        return refused
     return channel.send(request, client, config)
