@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from kesu.accounts.models import User
 from kesu.accounts.permissions import PageNeeds, PageNeedsW
 from kesu.accounts.roles import Permission
+from kesu.complaints import event_text
 from kesu.errors import KesuError, NotFound
 from kesu.incidents import service
 from kesu.incidents.models import Incident
@@ -36,8 +37,28 @@ IncidentId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 STATUS_LABELS = {"open": N_("处理中"), "closed": N_("已关闭")}
 
 
-def _labels() -> dict[str, object]:
-    return {"status_label": partial(label_of, STATUS_LABELS)}
+def incident_title(ctx: event_text.Context, incident: Incident) -> str:
+    """The batch rule's title in the reader's language (it is stored in Chinese)."""
+    prefix = "批量投诉："
+    if incident.title.startswith(prefix):
+        path = incident.title[len(prefix) :]
+        return _("批量投诉：%(category)s") % {"category": ctx.category(path)}
+    return incident.title
+
+
+def opener(incident: Incident) -> str:
+    label = incident.opened_by
+    if label.startswith("规则「"):
+        return _("规则「%(rule)s」") % {"rule": label[3:].rstrip("」")}
+    return label
+
+
+def _labels(session: Session) -> dict[str, object]:
+    return {
+        "status_label": partial(label_of, STATUS_LABELS),
+        "title": partial(incident_title, event_text.context(session)),
+        "opener": opener,
+    }
 
 
 @router.get("/incidents")
@@ -49,7 +70,7 @@ def incidents_page(
 ) -> Response:
     rows = service.incidents(session, None if status == "any" else status)
     return render(
-        request, "incidents/incidents.html", {"rows": rows, "status": status, **_labels()}
+        request, "incidents/incidents.html", {"rows": rows, "status": status, **_labels(session)}
     )
 
 
@@ -74,7 +95,7 @@ def _detail(
         "stages": {s.code: s for s in active_stages(session)},
         "error": error,
         "note": note,
-        **_labels(),
+        **_labels(session),
     }
     return render(request, "incidents/incident.html", context, status_code)
 
@@ -105,5 +126,9 @@ def close(
         return _detail(
             request, session, _incident(session, incident_id), exc, note, exc.status_code
         )
-    flash(request, _("已关闭应急事件「%(title)s」") % {"title": incident.title})
+    flash(
+        request,
+        _("已关闭应急事件「%(title)s」")
+        % {"title": incident_title(event_text.context(session), incident)},
+    )
     return redirect(f"/incidents/{incident_id}")

@@ -70,3 +70,13 @@ def test_an_unknown_incident_is_a_404_and_a_bad_id_a_422(signed_in):
     assert browser.get("/incidents/424242").status_code == 404
     assert browser.get("/incidents/abc").status_code == 422
     assert browser.get("/incidents?status=maybe").status_code == 422
+
+
+def test_the_incident_page_speaks_english_to_an_english_reader(db, clock, signed_in):
+    browser = signed_in("boss", role="manager", team=None)
+    incident, _ids = _incident(db, clock)
+    browser.cookies.set("lang", "en")
+    page = browser.get(f"/incidents/{incident.id}").text
+    heading = page[page.index("<h1>") : page.index("</h1>")]
+    assert heading.startswith("<h1>Complaint spike: ") and "批量投诉" not in heading
+    assert "Linked complaints" in page and "Close the incident" in page
