@@ -90,7 +90,7 @@ def check_action(user: User, action: str) -> Permission:
 def resolve_value(session: Session, action: str, value: Any) -> Any:
     """The action's value checked once for all complaints: 422 naming ``value``."""
     if action == "severity":
-        if value not in Severity.__members__:
+        if not isinstance(value, str) or value not in Severity.__members__:
             raise InvalidInput(_("请选择严重程度"), field="value")
         return Severity(value)
     if action == "tag":
