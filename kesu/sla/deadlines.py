@@ -7,6 +7,10 @@ results (``due_at``, ``warn_at``) as indexed timer columns and the worker compar
 A pause with ``end=None`` is still open: the clock is stopped, so there is no due time yet
 (``due_at`` returns ``None`` and the timer row should hold NULL until the pause ends) — unless
 the target was already used up before the pause began: a breached clock stays breached.
+
+A moment further away than the calendar's ``MAX_SPAN`` (ten years: a 366-day target at the
+highest escalation level, say) is also ``None``: no timer is armed for it, rather than the
+calendar walking on or the worker pass failing.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from kesu.sla.calendar import BusinessCalendar
+from kesu.sla.calendar import BusinessCalendar, CalendarRangeError
 
 
 @dataclass(frozen=True)
@@ -106,13 +110,16 @@ def _moment_after(
     clock: MilestoneClock, calendar: BusinessCalendar, amount: timedelta
 ) -> datetime | None:
     left = amount
-    for run_start, run_end in _running_spans(clock):
-        if run_end is None:
-            return calendar.add_business_time(run_start, left)
-        available = calendar.business_time_between(run_start, run_end)
-        if left <= available:
-            return calendar.add_business_time(run_start, left)
-        left -= available
+    try:
+        for run_start, run_end in _running_spans(clock):
+            if run_end is None:
+                return calendar.add_business_time(run_start, left)
+            available = calendar.business_time_between(run_start, run_end)
+            if left <= available:
+                return calendar.add_business_time(run_start, left)
+            left -= available
+    except CalendarRangeError:
+        return None  # more than ten years away: no timer (see the module docstring)
     return None  # the last span ended in an open pause
 
 

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kesu.sla.calendar import MAX_SPAN, BusinessCalendar, CalendarRangeError, walk_steps
+from kesu.sla.deadlines import MilestoneClock, due_at, time_at
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
 STANDARD = BusinessCalendar.from_config({"hours": {d: [["09:00", "18:00"]] for d in WEEKDAYS}})
@@ -115,3 +116,13 @@ def test_answers_beyond_the_span_raise_instead_of_looping() -> None:
         {"use_statutory": False, "holidays": [], "hours": {"mon": [["09:00", "10:00"]]}}
     )
     assert closed.add_business_time(start, timedelta(hours=1)) > start
+
+
+def test_an_escalation_beyond_the_span_arms_no_timer() -> None:
+    # The largest target a policy allows (366 days of minutes) at the highest level (1000 %).
+    start = datetime(2026, 12, 1, tzinfo=UTC)
+    clock = MilestoneClock(target_minutes=366 * 24 * 60, started_at=start)
+    assert due_at(clock, STANDARD) is not None  # ~4 years of business days: within the span
+    before = walk_steps()
+    assert time_at(clock, STANDARD, clock.target * 10) is None
+    assert walk_steps() - before < 3660 + 10
