@@ -332,6 +332,15 @@ def test_bad_endpoint_input_is_refused_with_the_values_kept(admin_browser, db, c
     assert endpoint(db, ROBOT["code"]) is None and not audits(db, "notify_endpoint.save")
 
 
+def test_a_webhook_to_a_private_address_is_refused_by_the_target_policy(admin_browser, db):
+    hook = {**ROBOT, "kind": "webhook", "config": '{"url": "http://10.1.2.3:8080/hook"}'}
+    response = post_form(admin_browser, "/admin/endpoints", "/admin/endpoints", hook)
+    assert response.status_code == 422 and "10.1.2.3" in response.text
+    assert 'class="invalid"><label for="f-config"' in response.text.replace("\n", "")
+    assert 'value="运维群机器人"' in response.text
+    assert endpoint(db, ROBOT["code"]) is None
+
+
 def test_an_sms_test_needs_a_phone_number(admin_browser, db):
     sms = {
         **ROBOT,
