@@ -16,6 +16,7 @@ from kesu.accounts.models import Team, User
 from kesu.complaints.access import scope_branches
 from kesu.complaints.models import Complaint, ComplaintEvent, Stage
 from kesu.errors import InvalidInput
+from kesu.privacy.masking import mask_json
 from kesu.privacy.masking import mask_phone as mask_phone  # the workbench masks with it
 from kesu.privacy.service import contact_out, shown_text
 from kesu.taxonomy import cache as config_cache
@@ -283,8 +284,8 @@ def to_out(
         "product": c.product,
         "remedy": c.remedy,
         "tags": c.tags or [],
-        "custom_fields": c.custom_fields or {},
-        "outputs": c.outputs or {},
+        "custom_fields": mask_json(c.custom_fields or {}) if masked else c.custom_fields or {},
+        "outputs": mask_json(c.outputs or {}) if masked else c.outputs or {},
         "tracking_url": f"{base_url.rstrip('/')}/t/{c.tracking_token}",
         "received_at": c.received_at,
         "first_response_at": c.first_response_at,

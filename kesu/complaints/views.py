@@ -31,7 +31,7 @@ from kesu.complaints.queries import ComplaintFilters, list_complaints, mask_phon
 from kesu.complaints.schemas import ComplaintUpdate
 from kesu.complaints.sorting import Sort, list_sorted
 from kesu.errors import InvalidInput, KesuError, StaleVersion
-from kesu.privacy.masking import mask_text
+from kesu.privacy.masking import mask_json, mask_text
 from kesu.privacy.service import (
     audit_contact_read,
     contact_out,
@@ -188,7 +188,9 @@ def _page(
     triage = triage_panel(session, complaint, may_handle and not complaint.merged_into_id)
     if masked:
         for event in events:
+            session.expunge(event)  # a read session: the masked copy is never flushed
             event.sentence = mask_text(event.sentence)  # type: ignore[attr-defined]
+            event.data = mask_json(event.data or {})  # stage outputs shown under the event
         similar = masked_cases(similar)
         if triage is not None:
             masked_keywords(session, triage.result, complaint)
@@ -204,7 +206,7 @@ def _page(
             "output_specs": output_specs,
             "events": events,
             "contact": contact_out(complaint, masked),
-            "shown": lambda text: shown_text(text, masked),
+            "safe_text": lambda text: shown_text(text, masked),
             "fields": {f.code: f for f in active_form_fields(session)},
             "teams": list(session.scalars(select(Team).where(Team.is_active).order_by(Team.id))),
             "users": users,

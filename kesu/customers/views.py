@@ -50,7 +50,7 @@ def _page(
         "tiers": list(Tier),
         "may_edit": can(user.role, Permission.customer_edit) and not customer.anonymized_at,
         "may_erase": can(user.role, Permission.customer_anonymize) and not customer.anonymized_at,
-        "shown": lambda value: shown_text(value, masked),
+        "safe_text": lambda value: shown_text(value, masked),
         "form": form,
         "error": error,
         "values": values or {},

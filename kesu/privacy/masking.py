@@ -54,6 +54,17 @@ def mask_text(text: str) -> str:
     return PHONE_IN_TEXT.sub(_mask_phone_match, text)
 
 
+def mask_json(value: Any) -> Any:
+    """``mask_text`` on every string inside a JSON value (stage outputs, custom fields)."""
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, dict):
+        return {k: mask_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask_json(v) for v in value]
+    return value
+
+
 def scrub_text(text: str, values: Iterable[str]) -> str:
     """``text`` without the given values (verbatim) and without any phone number or email."""
     if not text:

@@ -110,3 +110,17 @@ def test_reading_a_customer_record_unmasked_is_audited(client, db, agent, make_u
     url = f"/api/v1/customers/{created['customer']['id']}"
     assert client.get(url, headers=manager).json()["phone"] == "13800138000"
     assert [r.entity for r in _contact_reads(db)] == ["customer"]
+
+
+def test_stage_outputs_are_masked_for_an_auditor(client, db, agent, make_user):
+    created = _create(client, agent)
+    with db.session() as session:
+        complaint = session.get(Complaint, created["id"])
+        assert complaint is not None
+        complaint.outputs = {"findings": "已联系 13800138000 核实"}
+        complaint.custom_fields = {"store": "wang@example.com"}
+        session.commit()
+    _, auditor = make_user("aud2", "auditor", None)
+    shown = client.get(f"/api/v1/complaints/{created['id']}", headers=auditor).json()
+    assert shown["outputs"] == {"findings": "已联系 138****8000 核实"}
+    assert shown["custom_fields"] == {"store": "w***@example.com"}
