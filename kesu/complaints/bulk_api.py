@@ -7,8 +7,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
+from kesu.accounts.models import User
+from kesu.accounts.permissions import NeedsW, Permission
 from kesu.complaints import bulk
-from kesu.web.deps import ClockDep, DatabaseDep, UserW, actor_for
+from kesu.web.deps import ClockDep, DatabaseDep, actor_for
 
 router = APIRouter(prefix="/api/v1/complaints", tags=["complaints"])
 
@@ -38,8 +40,13 @@ class BulkOut(BaseModel):
     skipped: list[SkippedOut]
 
 
-@router.post("/bulk", response_model=BulkOut)
-def bulk_action(body: BulkIn, db: DatabaseDep, user: UserW, clock: ClockDep) -> dict[str, Any]:
+@router.post("/bulk", dependencies=[NeedsW(Permission.complaint_handle)], response_model=BulkOut)
+def bulk_action(
+    body: BulkIn,
+    db: DatabaseDep,
+    user: Annotated[User, NeedsW(Permission.complaint_handle)],
+    clock: ClockDep,
+) -> dict[str, Any]:
     """Applies the action to each complaint through the ordinary services (each with its own
     timeline event and audit row). Complaints outside the caller's scope, or refused by the
     service, are skipped and listed with a reason; the others are changed."""
@@ -47,7 +54,7 @@ def bulk_action(body: BulkIn, db: DatabaseDep, user: UserW, clock: ClockDep) -> 
     bulk.check_action(user, body.action)
     with db.session() as session:
         value = bulk.resolve_value(session, body.action, body.value)
-        me = session.get(type(user), user.id) or user
+        me = session.get(User, user.id) or user
         result = bulk.apply(session, clock, actor_for(me), me, ids, body.action, value)
         session.commit()
         return {

@@ -9,7 +9,9 @@ from fastapi import APIRouter, Path, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from kesu.accounts.models import User
-from kesu.web.deps import ClockDep, DatabaseDep, ReadSession, UserR, UserW, actor_for
+from kesu.accounts.permissions import AnyUserR, AnyUserW, Needs, NeedsW
+from kesu.accounts.roles import Permission
+from kesu.web.deps import ClockDep, DatabaseDep, ReadSession, actor_for
 from kesu.workbench import saved
 from kesu.workbench.models import SavedView
 
@@ -62,13 +64,18 @@ def view_out(view: SavedView, user: User) -> dict[str, Any]:
     }
 
 
-@router.get("", response_model=list[ViewOut])
-def list_views(session: ReadSession, user: UserR) -> list[dict[str, Any]]:
+@router.get("", dependencies=[Needs(Permission.signed_in)], response_model=list[ViewOut])
+def list_views(session: ReadSession, user: AnyUserR) -> list[dict[str, Any]]:
     return [view_out(v, user) for v in saved.visible_views(session, user)]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=ViewOut)
-def create_view(body: ViewIn, db: DatabaseDep, user: UserW, clock: ClockDep) -> dict[str, Any]:
+@router.post(
+    "",
+    dependencies=[NeedsW(Permission.signed_in)],
+    status_code=status.HTTP_201_CREATED,
+    response_model=ViewOut,
+)
+def create_view(body: ViewIn, db: DatabaseDep, user: AnyUserW, clock: ClockDep) -> dict[str, Any]:
     with db.session() as session:
         me = session.get(User, user.id) or user
         view = saved.create_view(
@@ -85,9 +92,9 @@ def create_view(body: ViewIn, db: DatabaseDep, user: UserW, clock: ClockDep) -> 
         return view_out(view, me)
 
 
-@router.patch("/{view_id}", response_model=ViewOut)
+@router.patch("/{view_id}", dependencies=[NeedsW(Permission.signed_in)], response_model=ViewOut)
 def rename_view(
-    view_id: ViewId, body: ViewRename, db: DatabaseDep, user: UserW, clock: ClockDep
+    view_id: ViewId, body: ViewRename, db: DatabaseDep, user: AnyUserW, clock: ClockDep
 ) -> dict[str, Any]:
     with db.session() as session:
         me = session.get(User, user.id) or user
@@ -96,8 +103,12 @@ def rename_view(
         return view_out(view, me)
 
 
-@router.delete("/{view_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_view(view_id: ViewId, db: DatabaseDep, user: UserW, clock: ClockDep) -> Response:
+@router.delete(
+    "/{view_id}",
+    dependencies=[NeedsW(Permission.signed_in)],
+    status_code=status.HTTP_204_NO_CONTENT,
+)
+def delete_view(view_id: ViewId, db: DatabaseDep, user: AnyUserW, clock: ClockDep) -> Response:
     with db.session() as session:
         me = session.get(User, user.id) or user
         saved.delete_view(session, clock, actor_for(me), me, view_id)

@@ -12,7 +12,8 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData
 
-from kesu.accounts.views import PageUserW
+from kesu.accounts.models import User
+from kesu.accounts.permissions import NeedsW, PageNeedsW, Permission
 from kesu.complaints import bulk
 from kesu.web.csrf import CheckedForm, text
 from kesu.web.deps import ClockDep, WriteSession, actor_for
@@ -23,6 +24,8 @@ from kesu.workbench import saved
 
 router = APIRouter(dependencies=[Depends(locale_dependency)], include_in_schema=False)
 ViewId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+Handler = Annotated[User, PageNeedsW(Permission.complaint_handle)]
+Staff = Annotated[User, PageNeedsW(Permission.signed_in)]
 SHOWN_SKIPS = 20
 
 
@@ -39,9 +42,9 @@ def _bulk_value(form: FormData, action: str) -> Any:
     return text(form, action, 300)
 
 
-@router.post("/bulk")
+@router.post("/bulk", dependencies=[NeedsW(Permission.complaint_handle)])
 def bulk_action(
-    request: Request, form: CheckedForm, session: WriteSession, user: PageUserW, clock: ClockDep
+    request: Request, form: CheckedForm, session: WriteSession, user: Handler, clock: ClockDep
 ) -> Response:
     """The checked rows of the workbench, one action, one transaction."""
     action = text(form, "action")
@@ -71,9 +74,9 @@ def _summary(result: bulk.BulkResult) -> str:
     return done + _("（%(list)s）") % {"list": _("；").join(parts)}
 
 
-@router.post("/views")
+@router.post("/views", dependencies=[NeedsW(Permission.signed_in)])
 def save_view(
-    request: Request, form: CheckedForm, session: WriteSession, user: PageUserW, clock: ClockDep
+    request: Request, form: CheckedForm, session: WriteSession, user: Staff, clock: ClockDep
 ) -> Response:
     """Saves the workbench's current filters and sort (hidden ``v_*`` fields) under a name."""
     query = {
@@ -97,13 +100,13 @@ def save_view(
     return redirect(saved.url_of(view))
 
 
-@router.post("/views/{view_id}/rename")
+@router.post("/views/{view_id}/rename", dependencies=[NeedsW(Permission.signed_in)])
 def rename_view(
     request: Request,
     view_id: ViewId,
     form: CheckedForm,
     session: WriteSession,
-    user: PageUserW,
+    user: Staff,
     clock: ClockDep,
 ) -> Response:
     name = text(form, "name", 200)
@@ -113,13 +116,13 @@ def rename_view(
     return redirect(saved.url_of(view))
 
 
-@router.post("/views/{view_id}/delete")
+@router.post("/views/{view_id}/delete", dependencies=[NeedsW(Permission.signed_in)])
 def delete_view(
     request: Request,
     view_id: ViewId,
     form: CheckedForm,
     session: WriteSession,
-    user: PageUserW,
+    user: Staff,
     clock: ClockDep,
 ) -> Response:
     saved.delete_view(session, clock, actor_for(user), user, view_id)
