@@ -194,10 +194,16 @@ def update(
 
 
 @router.get("/{ref}/events", response_model=list[EventOut])
-def events(ref: ComplaintRef, session: ReadSession, user: UserR) -> list[dict[str, Any]]:
+def events(
+    ref: ComplaintRef, session: ReadSession, db: DatabaseDep, user: UserR, clock: ClockDep
+) -> list[dict[str, Any]]:
+    """The timeline; contact details in it masked unless the role has ``contact.view``."""
     complaint = get_complaint_for_user(session, user, ref)
     found = [event_out(e) for e in timeline_of(session, complaint)]
-    return found if sees_contact(user) else [masked_event(e) for e in found]
+    if not sees_contact(user):
+        return [masked_event(e) for e in found]
+    audit_contact_read(db, clock, user, complaint)
+    return found
 
 
 @router.post("/{ref}/transitions", response_model=ComplaintOut)

@@ -57,6 +57,8 @@ def test_handlers_see_contacts_and_each_read_is_audited_once_a_day(client, db, c
         shown = client.get(f"/api/v1/complaints/{created['id']}", headers=agent).json()
         assert shown["customer"]["phone"] == "13800138000"
         assert shown["customer"]["email"] == "wang@example.com"
+    events = client.get(f"/api/v1/complaints/{created['id']}/events", headers=agent)
+    assert events.status_code == 200  # the timeline read is the same day's row
     [read] = _contact_reads(db)
     assert read.entity_id == created["number"] and read.actor_label
     assert "13800138000" not in str(read.changes)
