@@ -37,7 +37,7 @@ from kesu.web.deps import (
 )
 from kesu.web.i18n import N_, locale_dependency
 from kesu.web.i18n import gettext as _
-from kesu.web.params import Id
+from kesu.web.params import Id, NextUrl
 from kesu.web.templating import NavUser, flash, redirect, render, safe_next
 
 router = APIRouter(dependencies=[Depends(locale_dependency)], include_in_schema=False)
@@ -76,7 +76,7 @@ def client_address(request: Request) -> str | None:
 
 
 @router.get("/login", dependencies=[PUBLIC])
-def login_page(request: Request, next: str = "/") -> Response:
+def login_page(request: Request, next: NextUrl = "/") -> Response:
     if request.session.get(sessions.COOKIE_KEY):
         return redirect(safe_next(next))
     return render(request, "accounts/login.html", {"next": safe_next(next), "username": ""})

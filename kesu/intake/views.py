@@ -42,7 +42,7 @@ from kesu.web.deps import (
 )
 from kesu.web.i18n import N_, locale_dependency
 from kesu.web.i18n import gettext as _
-from kesu.web.params import Token
+from kesu.web.params import ComplaintRef, Token
 from kesu.web.ratelimit import rate_limit
 from kesu.web.templating import flash, redirect, render
 
@@ -393,7 +393,11 @@ def create(
 
 @router.get("/complaints/new/done/{number}")
 def created(
-    request: Request, number: str, session: ReadSession, user: PageUserR, settings: SettingsDep
+    request: Request,
+    number: ComplaintRef,
+    session: ReadSession,
+    user: PageUserR,
+    settings: SettingsDep,
 ) -> Response:
     """The confirmation after the fast-entry form: the number and the customer's tracking
     link, whether or not the author may still open the complaint (rules may have routed it to

@@ -22,6 +22,7 @@ from kesu.web.csrf import CheckedForm, text
 from kesu.web.deps import ClockDep, ReadSession, WriteSession, actor_for
 from kesu.web.i18n import gettext as _
 from kesu.web.i18n import locale_dependency
+from kesu.web.params import QueryCode
 from kesu.web.templating import flash, redirect, render
 
 router = APIRouter(dependencies=[Depends(locale_dependency)], include_in_schema=False)
@@ -233,7 +234,7 @@ def _lexicons_page(
 
 @router.get("/admin/triage/lexicons")
 def lexicons_page(
-    request: Request, session: ReadSession, user: AdminR, lexicon: str = "risk"
+    request: Request, session: ReadSession, user: AdminR, lexicon: QueryCode = "risk"
 ) -> Response:
     return _lexicons_page(request, session, _lexicon_of(lexicon))
 

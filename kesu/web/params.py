@@ -30,6 +30,9 @@ Token = Annotated[str, Path(min_length=1, max_length=128)]
 QueryId = Annotated[int | None, Query(ge=1, le=ID_MAX)]
 QueryText = Annotated[str | None, Query(max_length=200)]
 QueryRef = Annotated[str | None, Query(max_length=64)]
+QueryCode = Annotated[str, Query(max_length=64)]
+# Where to go after a form or a switch (a local path; templating.safe_next checks it).
+NextUrl = Annotated[str, Query(max_length=2000)]
 
 
 def is_plain_int(text: str, max_digits: int = 10) -> bool:

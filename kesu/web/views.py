@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from kesu.web.i18n import COOKIE, normalize
-from kesu.web.params import Code
+from kesu.web.params import Code, NextUrl
 from kesu.web.templating import redirect, safe_next
 
 router = APIRouter(include_in_schema=False)
@@ -14,7 +14,7 @@ ONE_YEAR = 365 * 24 * 3600
 
 
 @router.get("/lang/{code}")
-def switch_language(request: Request, code: Code, next: str = "/") -> Response:
+def switch_language(request: Request, code: Code, next: NextUrl = "/") -> Response:
     """Remembers the chosen UI language in the ``lang`` cookie and goes back to the page."""
     response = redirect(safe_next(next))
     locale = normalize(code)

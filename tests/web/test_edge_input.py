@@ -259,3 +259,45 @@ def test_the_openapi_documents_the_error_shape_on_every_operation(client):
                 assert response, f"{method.upper()} {path} does not document {status}"
                 schema = response["content"]["application/json"]["schema"]
                 assert schema == {"$ref": "#/components/schemas/ErrorBody"}
+
+
+# ---- the mechanism: every route's path and query values are bounded -----------------------
+
+
+def _unbounded(field: Any) -> bool:
+    import types
+    import typing
+
+    annotation = field.field_info.annotation
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType) and len(args) == 1:
+        annotation = args[0]
+    kinds = {type(m).__name__ for m in field.field_info.metadata}
+    if annotation is int:
+        return not kinds & {"Le", "Lt", "Interval"}
+    if annotation is str:
+        return not kinds & {"MaxLen", "_PydanticGeneralMetadata"}  # max_length or a pattern
+    return False
+
+
+def test_every_route_bounds_its_path_and_query_parameters(app):
+    from fastapi.routing import iter_route_contexts
+
+    def params(dependant: Any) -> list[Any]:
+        found = [*dependant.path_params, *dependant.query_params]
+        for sub in dependant.dependencies:
+            found.extend(params(sub))
+        return found
+
+    unbounded = []
+    checked = 0
+    for route in iter_route_contexts(app.routes):
+        dependant = getattr(route, "dependant", None)
+        if dependant is None:
+            continue
+        for field in params(dependant):
+            checked += 1
+            if _unbounded(field):
+                unbounded.append(f"{sorted(route.methods)} {route.path}: {field.name}")
+    assert checked > 50
+    assert not unbounded, "use kesu.web.params types:\n" + "\n".join(unbounded)
