@@ -36,6 +36,7 @@ class Permission(StrEnum):
     complaint_merge = "complaint.merge"
     complaint_reopen = "complaint.reopen"
     token_create = "token.create"  # mint one's own API tokens (with the password again)
+    assignable = "assignable"  # in the automatic-assignment pool (sets one's own absence)
     contact_view = "contact.view"  # a customer's phone and email unmasked (each read audited)
     customer_edit = "customer.edit"  # edit or merge customer records (audited)
     customer_anonymize = "customer.anonymize"  # erase a customer's data (PIPL request)
@@ -58,11 +59,11 @@ _LEADS = _HANDLERS | {
 }
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.admin: frozenset(Permission),
+    Role.admin: frozenset(Permission) - {Permission.assignable},
     Role.executive: frozenset(_LEADS),
     Role.manager: frozenset(_LEADS),
-    Role.team_lead: frozenset(_LEADS),
-    Role.agent: frozenset(_HANDLERS | {Permission.complaint_reopen}),
+    Role.team_lead: frozenset(_LEADS | {Permission.assignable}),
+    Role.agent: frozenset(_HANDLERS | {Permission.complaint_reopen, Permission.assignable}),
     Role.finance_approver: frozenset(_READERS),
     Role.auditor: frozenset(_READERS),
 }

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kesu.accounts.models import Team, User
+from kesu.accounts.permissions import Needs, NeedsW
 from kesu.accounts.roles import Permission
 from kesu.complaints import lifecycle, registration, service
 from kesu.complaints.access import get_complaint_for_user, require
@@ -79,7 +80,12 @@ def _change(
         return _out(session, complaint, settings, clock, not sees_contact(user))
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=ComplaintOut)
+@router.post(
+    "",
+    dependencies=[NeedsW(Permission.complaint_create)],
+    status_code=status.HTTP_201_CREATED,
+    response_model=ComplaintOut,
+)
 def create_complaint(
     body: ComplaintCreate,
     db: DatabaseDep,
@@ -122,7 +128,7 @@ def create_complaint(
         return _out(session, complaint, settings, clock, not sees_contact(user))
 
 
-@router.get("", response_model=ComplaintPage)
+@router.get("", dependencies=[Needs(Permission.complaint_read)], response_model=ComplaintPage)
 def list_(
     session: ReadSession,
     user: UserR,
@@ -156,7 +162,7 @@ def list_(
     return {"items": items, "next_cursor": next_cursor}
 
 
-@router.get("/{ref}", response_model=ComplaintOut)
+@router.get("/{ref}", dependencies=[Needs(Permission.complaint_read)], response_model=ComplaintOut)
 def get(
     ref: ComplaintRef,
     session: ReadSession,
@@ -173,7 +179,9 @@ def get(
     return _out(session, complaint, settings, clock, masked)
 
 
-@router.patch("/{ref}", response_model=ComplaintOut)
+@router.patch(
+    "/{ref}", dependencies=[NeedsW(Permission.complaint_handle)], response_model=ComplaintOut
+)
 def update(
     ref: ComplaintRef,
     body: ComplaintUpdate,
@@ -193,7 +201,9 @@ def update(
     )
 
 
-@router.get("/{ref}/events", response_model=list[EventOut])
+@router.get(
+    "/{ref}/events", dependencies=[Needs(Permission.complaint_read)], response_model=list[EventOut]
+)
 def events(
     ref: ComplaintRef, session: ReadSession, db: DatabaseDep, user: UserR, clock: ClockDep
 ) -> list[dict[str, Any]]:
@@ -206,7 +216,11 @@ def events(
     return found
 
 
-@router.post("/{ref}/transitions", response_model=ComplaintOut)
+@router.post(
+    "/{ref}/transitions",
+    dependencies=[NeedsW(Permission.complaint_handle)],
+    response_model=ComplaintOut,
+)
 def transition(
     ref: ComplaintRef,
     body: TransitionIn,
@@ -237,7 +251,12 @@ def transition(
     )
 
 
-@router.post("/{ref}/notes", status_code=status.HTTP_201_CREATED, response_model=ComplaintOut)
+@router.post(
+    "/{ref}/notes",
+    dependencies=[NeedsW(Permission.complaint_handle)],
+    status_code=status.HTTP_201_CREATED,
+    response_model=ComplaintOut,
+)
 def add_note(
     ref: ComplaintRef,
     body: NoteIn,
@@ -259,7 +278,9 @@ def add_note(
     )
 
 
-@router.post("/{ref}/assign", response_model=ComplaintOut)
+@router.post(
+    "/{ref}/assign", dependencies=[NeedsW(Permission.complaint_claim)], response_model=ComplaintOut
+)
 def assign(
     ref: ComplaintRef,
     body: AssignIn,
@@ -283,7 +304,9 @@ def assign(
     return _change(db, user, ref, Permission.complaint_read, settings, clock, apply)
 
 
-@router.post("/{ref}/reopen", response_model=ComplaintOut)
+@router.post(
+    "/{ref}/reopen", dependencies=[NeedsW(Permission.complaint_reopen)], response_model=ComplaintOut
+)
 def reopen(
     ref: ComplaintRef,
     body: ReopenIn,
@@ -305,7 +328,9 @@ def reopen(
     )
 
 
-@router.post("/{ref}/merge", response_model=ComplaintOut)
+@router.post(
+    "/{ref}/merge", dependencies=[NeedsW(Permission.complaint_merge)], response_model=ComplaintOut
+)
 def merge(
     ref: ComplaintRef,
     body: MergeIn,

@@ -19,6 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from starlette.datastructures import FormData
 
 from kesu.accounts.models import Team, User
+from kesu.accounts.permissions import PageNeeds, PageNeedsW
 from kesu.accounts.roles import ALL_DATA_ROLES, Permission, Role, can
 from kesu.accounts.service import Actor
 from kesu.accounts.views import PageUserR, PageUserW
@@ -92,7 +93,7 @@ class Queue(BaseModel):
         )
 
 
-@router.get("/")
+@router.get("/", dependencies=[PageNeeds(Permission.complaint_read)])
 def workbench(
     request: Request,
     query: Annotated[Queue, Query()],
@@ -233,7 +234,7 @@ def _page(
     )
 
 
-@router.get("/complaints/{ref}")
+@router.get("/complaints/{ref}", dependencies=[PageNeeds(Permission.complaint_read)])
 def complaint_page(
     request: Request,
     ref: ComplaintRef,
@@ -304,7 +305,7 @@ def _action(
 Act = Annotated[Action, Depends(_action)]
 
 
-@router.post("/complaints/{ref}/transition")
+@router.post("/complaints/{ref}/transition", dependencies=[PageNeedsW(Permission.complaint_handle)])
 def transition(ref: ComplaintRef, act: Act) -> Response:
     to = act.text("to")
     outputs = {
@@ -323,7 +324,7 @@ def transition(ref: ComplaintRef, act: Act) -> Response:
     return act.run(ref, f"transition-{to}", Permission.complaint_handle, move)
 
 
-@router.post("/complaints/{ref}/note")
+@router.post("/complaints/{ref}/note", dependencies=[PageNeedsW(Permission.complaint_handle)])
 def add_note(ref: ComplaintRef, act: Act) -> Response:
     public = act.text("public") == "1"
 
@@ -348,7 +349,7 @@ def _pick(session: Session, model: type[Team] | type[User], value: str) -> Any:
     return found
 
 
-@router.post("/complaints/{ref}/assign")
+@router.post("/complaints/{ref}/assign", dependencies=[PageNeedsW(Permission.complaint_claim)])
 def assign(ref: ComplaintRef, act: Act) -> Response:
     def give(c: Complaint) -> str:
         team = _pick(act.session, Team, act.text("team_id"))
@@ -371,7 +372,7 @@ def assign(ref: ComplaintRef, act: Act) -> Response:
     return act.run(ref, "assign", Permission.complaint_read, give)
 
 
-@router.post("/complaints/{ref}/claim")
+@router.post("/complaints/{ref}/claim", dependencies=[PageNeedsW(Permission.complaint_claim)])
 def claim(ref: ComplaintRef, act: Act) -> Response:
     def take(c: Complaint) -> str:
         version, me = act.version(), act.user
@@ -390,7 +391,7 @@ def claim(ref: ComplaintRef, act: Act) -> Response:
     return act.run(ref, "claim", Permission.complaint_claim, take)
 
 
-@router.post("/complaints/{ref}/reopen")
+@router.post("/complaints/{ref}/reopen", dependencies=[PageNeedsW(Permission.complaint_reopen)])
 def reopen(ref: ComplaintRef, act: Act) -> Response:
     def again(c: Complaint) -> str:
         reason = act.text("reason")
@@ -402,7 +403,7 @@ def reopen(ref: ComplaintRef, act: Act) -> Response:
     return act.run(ref, "reopen", Permission.complaint_reopen, again)
 
 
-@router.post("/complaints/{ref}/merge")
+@router.post("/complaints/{ref}/merge", dependencies=[PageNeedsW(Permission.complaint_merge)])
 def merge(ref: ComplaintRef, act: Act) -> Response:
     def into(c: Complaint) -> str:
         keep = service.merge_target(act.session, act.user, act.text("into"))
@@ -413,7 +414,7 @@ def merge(ref: ComplaintRef, act: Act) -> Response:
     return act.run(ref, "merge", Permission.complaint_merge, into)
 
 
-@router.post("/complaints/{ref}/update")
+@router.post("/complaints/{ref}/update", dependencies=[PageNeedsW(Permission.complaint_handle)])
 def update(ref: ComplaintRef, act: Act) -> Response:
     def edit(c: Complaint) -> str:
         current = {"category": str(c.category_id or ""), "severity": c.severity}

@@ -17,6 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from kesu.accounts.permissions import PUBLIC, PageNeeds, PageNeedsW
+from kesu.accounts.roles import Permission
 from kesu.accounts.service import Actor
 from kesu.accounts.views import PageUserR, PageUserW
 from kesu.clock import Clock
@@ -164,12 +166,12 @@ def _submit_page(
     )
 
 
-@router.get("/submit")
+@router.get("/submit", dependencies=[PUBLIC])
 def submit_page(request: Request, session: ReadSession) -> Response:
     return _submit_page(request, session)
 
 
-@router.post("/submit", dependencies=[rate_limit("public")])
+@router.post("/submit", dependencies=[PUBLIC, rate_limit("public")])
 def submit(
     request: Request, form: CheckedForm, session: WriteSession, clock: ClockDep, db: DatabaseDep
 ) -> Response:
@@ -253,14 +255,14 @@ def _track_page(
     )
 
 
-@router.get("/t/{token}", dependencies=[rate_limit("lookup", "rate_limit_lookup")])
+@router.get("/t/{token}", dependencies=[PUBLIC, rate_limit("lookup", "rate_limit_lookup")])
 def track(
     request: Request, token: Token, session: ReadSession, clock: ClockDep, settings: SettingsDep
 ) -> Response:
     return _track_page(request, session, clock, settings, _by_token(session, token))
 
 
-@router.post("/t/{token}/message", dependencies=[rate_limit("public")])
+@router.post("/t/{token}/message", dependencies=[PUBLIC, rate_limit("public")])
 def customer_message(
     request: Request,
     token: Token,
@@ -295,7 +297,7 @@ def customer_message(
     return redirect(f"/t/{token}")
 
 
-@router.post("/t/{token}/respond", dependencies=[rate_limit("public")])
+@router.post("/t/{token}/respond", dependencies=[PUBLIC, rate_limit("public")])
 def customer_respond(
     request: Request,
     token: Token,
@@ -356,12 +358,12 @@ def _new_page(
     )
 
 
-@router.get("/complaints/new")
+@router.get("/complaints/new", dependencies=[PageNeeds(Permission.complaint_create)])
 def new_page(request: Request, session: ReadSession, user: PageUserR) -> Response:
     return _new_page(request, session)
 
 
-@router.post("/complaints/new")
+@router.post("/complaints/new", dependencies=[PageNeedsW(Permission.complaint_create)])
 def create(
     request: Request,
     form: CheckedForm,
@@ -391,7 +393,7 @@ def create(
     return redirect(f"/complaints/new/done/{complaint.number}")
 
 
-@router.get("/complaints/new/done/{number}")
+@router.get("/complaints/new/done/{number}", dependencies=[PageNeeds(Permission.complaint_create)])
 def created(
     request: Request,
     number: ComplaintRef,

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
+from kesu.accounts.permissions import Needs, NeedsW
 from kesu.accounts.roles import Permission
 from kesu.complaints.access import require
 from kesu.errors import NotFound
@@ -55,7 +56,7 @@ class EndpointPatch(_Strict):
     is_active: bool | None = None
 
 
-@router.get("/notifications")
+@router.get("/notifications", dependencies=[Needs(Permission.signed_in)])
 def notifications(
     session: ReadSession,
     user: UserR,
@@ -67,7 +68,7 @@ def notifications(
     return admin.inbox(session, user, limit, before, unread)
 
 
-@router.post("/notifications/read")
+@router.post("/notifications/read", dependencies=[NeedsW(Permission.signed_in)])
 def mark_read(body: ReadIn, db: DatabaseDep, user: UserW, clock: ClockDep) -> dict[str, Any]:
     with db.session() as session:
         marked = admin.mark_read(session, clock, user, body.ids)
@@ -75,12 +76,12 @@ def mark_read(body: ReadIn, db: DatabaseDep, user: UserW, clock: ClockDep) -> di
         return {"marked": marked, "unread": admin.unread_count(session, user)}
 
 
-@router.get("/notifications/preferences")
+@router.get("/notifications/preferences", dependencies=[Needs(Permission.signed_in)])
 def get_preferences(session: ReadSession, user: UserR) -> dict[str, Any]:
     return {"channels": admin.preferences(session, user), "available": ["in_app", "email", "sms"]}
 
 
-@router.put("/notifications/preferences")
+@router.put("/notifications/preferences", dependencies=[NeedsW(Permission.signed_in)])
 def put_preferences(
     body: PreferencesIn, db: DatabaseDep, user: UserW, clock: ClockDep
 ) -> dict[str, Any]:
@@ -90,7 +91,7 @@ def put_preferences(
         return {"channels": channels, "available": ["in_app", "email", "sms"]}
 
 
-@router.get("/outbox")
+@router.get("/outbox", dependencies=[Needs(Permission.admin)])
 def outbox(
     session: ReadSession,
     user: UserR,
@@ -105,7 +106,7 @@ def outbox(
     return admin.outbox(session, status_, limit, before)
 
 
-@router.post("/outbox/{row_id}/retry")
+@router.post("/outbox/{row_id}/retry", dependencies=[NeedsW(Permission.admin)])
 def retry(row_id: RowId, db: DatabaseDep, user: UserW, clock: ClockDep) -> dict[str, Any]:
     with db.session() as session:
         require(user, Permission.admin)
@@ -114,14 +115,18 @@ def retry(row_id: RowId, db: DatabaseDep, user: UserW, clock: ClockDep) -> dict[
         return admin.outbox_out(row)
 
 
-@router.get("/notify/endpoints")
+@router.get("/notify/endpoints", dependencies=[Needs(Permission.admin)])
 def list_endpoints(session: ReadSession, user: UserR) -> list[dict[str, Any]]:
     require(user, Permission.admin)
     rows = session.scalars(select(NotifyEndpoint).order_by(NotifyEndpoint.code))
     return [admin.endpoint_out(r) for r in rows]
 
 
-@router.post("/notify/endpoints", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/notify/endpoints",
+    dependencies=[NeedsW(Permission.admin)],
+    status_code=status.HTTP_201_CREATED,
+)
 def create_endpoint(
     body: EndpointIn, db: DatabaseDep, user: UserW, clock: ClockDep
 ) -> dict[str, Any]:
@@ -132,7 +137,7 @@ def create_endpoint(
         return admin.endpoint_out(row)
 
 
-@router.patch("/notify/endpoints/{row_id}")
+@router.patch("/notify/endpoints/{row_id}", dependencies=[NeedsW(Permission.admin)])
 def update_endpoint(
     row_id: RowId, body: EndpointPatch, db: DatabaseDep, user: UserW, clock: ClockDep
 ) -> dict[str, Any]:

@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from kesu.accounts.models import Team
+from kesu.accounts.permissions import PageNeeds, PageNeedsW
+from kesu.accounts.roles import Permission
 from kesu.accounts.views import AdminR, AdminW, PageUserR, PageUserW
 from kesu.errors import InvalidInput, KesuError
 from kesu.notify import admin
@@ -47,7 +49,7 @@ def outbox_status(code: str) -> str:
     return _(STATUS_LABELS.get(code, code))
 
 
-@router.get("/notifications")
+@router.get("/notifications", dependencies=[PageNeeds(Permission.signed_in)])
 def notifications_page(
     request: Request, session: ReadSession, user: PageUserR, before: Before = None
 ) -> Response:
@@ -55,7 +57,7 @@ def notifications_page(
     return render(request, "notify/notifications.html", {"inbox": inbox, "section": "bell"})
 
 
-@router.post("/notifications/read")
+@router.post("/notifications/read", dependencies=[PageNeedsW(Permission.signed_in)])
 def mark_read(
     request: Request, form: CheckedForm, session: WriteSession, clock: ClockDep, user: PageUserW
 ) -> Response:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, status
 from sqlalchemy import select
 
 from kesu.accounts.models import User
+from kesu.accounts.permissions import Needs, NeedsW
 from kesu.accounts.roles import Permission
 from kesu.complaints.access import get_complaint_for_user, require
 from kesu.errors import InvalidInput, NotFound
@@ -24,14 +25,14 @@ router = APIRouter(prefix="/api/v1/routing", tags=["routing"])
 RuleId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
-@router.get("/rules")
+@router.get("/rules", dependencies=[Needs(Permission.admin)])
 def list_rules(session: ReadSession, user: UserR) -> list[dict[str, Any]]:
     require(user, Permission.admin)
     found = session.scalars(select(RoutingRule).order_by(RoutingRule.position, RoutingRule.id))
     return [rules.rule_out(r) for r in found]
 
 
-@router.post("/rules", status_code=status.HTTP_201_CREATED)
+@router.post("/rules", dependencies=[NeedsW(Permission.admin)], status_code=status.HTTP_201_CREATED)
 def create_rule(body: RuleIn, db: DatabaseDep, user: UserW, clock: ClockDep) -> dict[str, Any]:
     with db.session() as session:
         require(user, Permission.admin)
@@ -41,13 +42,13 @@ def create_rule(body: RuleIn, db: DatabaseDep, user: UserW, clock: ClockDep) -> 
         return rules.rule_out(rule)
 
 
-@router.get("/rules/{rule_id}")
+@router.get("/rules/{rule_id}", dependencies=[Needs(Permission.admin)])
 def get_rule(rule_id: RuleId, session: ReadSession, user: UserR) -> dict[str, Any]:
     require(user, Permission.admin)
     return rules.rule_out(rules.get_rule(session, rule_id))
 
 
-@router.patch("/rules/{rule_id}")
+@router.patch("/rules/{rule_id}", dependencies=[NeedsW(Permission.admin)])
 def update_rule(
     rule_id: RuleId, body: RulePatch, db: DatabaseDep, user: UserW, clock: ClockDep
 ) -> dict[str, Any]:
@@ -61,7 +62,11 @@ def update_rule(
         return rules.rule_out(rule)
 
 
-@router.delete("/rules/{rule_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/rules/{rule_id}",
+    dependencies=[NeedsW(Permission.admin)],
+    status_code=status.HTTP_204_NO_CONTENT,
+)
 def delete_rule(rule_id: RuleId, db: DatabaseDep, user: UserW, clock: ClockDep) -> None:
     with db.session() as session:
         require(user, Permission.admin)
@@ -69,7 +74,7 @@ def delete_rule(rule_id: RuleId, db: DatabaseDep, user: UserW, clock: ClockDep) 
         session.commit()
 
 
-@router.post("/rules/reorder")
+@router.post("/rules/reorder", dependencies=[NeedsW(Permission.admin)])
 def reorder(body: ReorderIn, db: DatabaseDep, user: UserW, clock: ClockDep) -> list[dict[str, Any]]:
     with db.session() as session:
         require(user, Permission.admin)
@@ -78,7 +83,7 @@ def reorder(body: ReorderIn, db: DatabaseDep, user: UserW, clock: ClockDep) -> l
         return [rules.rule_out(r) for r in ordered]
 
 
-@router.post("/dry-run")
+@router.post("/dry-run", dependencies=[Needs(Permission.admin)])
 def dry_run(body: DryRunIn, session: ReadSession, user: UserR, clock: ClockDep) -> dict[str, Any]:
     """Which rules would fire on a complaint for an event, without changing anything. With
     ``rule``, tries that draft rule alone (e.g. before saving it)."""
@@ -104,7 +109,7 @@ def _draft_fields(draft: dict[str, Any]) -> dict[str, Any]:
     return {"position": draft.get("position") or 0, **{k: draft[k] for k in keys if k in draft}}
 
 
-@router.get("/catalog")
+@router.get("/catalog", dependencies=[Needs(Permission.admin)])
 def catalog(user: UserR) -> dict[str, Any]:
     """Fields, operators, events and action types the rule editor offers."""
     require(user, Permission.admin)
@@ -119,14 +124,14 @@ def catalog(user: UserR) -> dict[str, Any]:
     }
 
 
-@router.get("/agents/{username}")
+@router.get("/agents/{username}", dependencies=[Needs(Permission.admin)])
 def get_profile(username: Code, session: ReadSession, user: UserR) -> dict[str, Any]:
     require(user, Permission.admin)
     account = _user(session, username)
     return rules.profile_out(account, session.get(AgentProfile, account.id))
 
 
-@router.put("/agents/{username}")
+@router.put("/agents/{username}", dependencies=[NeedsW(Permission.admin)])
 def set_profile(
     username: Code, body: ProfileIn, db: DatabaseDep, user: UserW, clock: ClockDep
 ) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kesu.accounts.permissions import Needs, NeedsW
 from kesu.accounts.roles import Permission
 from kesu.complaints.access import get_complaint_for_user, require
 from kesu.complaints.models import Complaint
@@ -69,14 +70,16 @@ class CalendarIn(_Strict):
     config: dict[str, Any]
 
 
-@router.get("/sla/policies")
+@router.get("/sla/policies", dependencies=[Needs(Permission.admin)])
 def list_policies(session: ReadSession, user: UserR) -> list[dict[str, Any]]:
     require(user, Permission.admin)
     rows = session.scalars(select(SlaPolicy).order_by(SlaPolicy.position, SlaPolicy.id))
     return [admin.policy_out(p) for p in rows]
 
 
-@router.post("/sla/policies", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/sla/policies", dependencies=[NeedsW(Permission.admin)], status_code=status.HTTP_201_CREATED
+)
 def create_policy(body: PolicyIn, db: DatabaseDep, user: UserW, clock: ClockDep) -> dict[str, Any]:
     with db.session() as session:
         require(user, Permission.admin)
@@ -85,13 +88,13 @@ def create_policy(body: PolicyIn, db: DatabaseDep, user: UserW, clock: ClockDep)
         return admin.policy_out(policy)
 
 
-@router.get("/sla/policies/{policy_id}")
+@router.get("/sla/policies/{policy_id}", dependencies=[Needs(Permission.admin)])
 def get_policy(policy_id: PolicyId, session: ReadSession, user: UserR) -> dict[str, Any]:
     require(user, Permission.admin)
     return admin.policy_out(admin.get_policy(session, policy_id))
 
 
-@router.patch("/sla/policies/{policy_id}")
+@router.patch("/sla/policies/{policy_id}", dependencies=[NeedsW(Permission.admin)])
 def update_policy(
     policy_id: PolicyId, body: PolicyPatch, db: DatabaseDep, user: UserW, clock: ClockDep
 ) -> dict[str, Any]:
@@ -107,7 +110,7 @@ def update_policy(
         return admin.policy_out(policy)
 
 
-@router.get("/sla/calendars")
+@router.get("/sla/calendars", dependencies=[Needs(Permission.admin)])
 def list_calendars(session: ReadSession, user: UserR) -> list[dict[str, Any]]:
     require(user, Permission.admin)
     return [
@@ -116,7 +119,7 @@ def list_calendars(session: ReadSession, user: UserR) -> list[dict[str, Any]]:
     ]
 
 
-@router.put("/sla/calendars/{code}")
+@router.put("/sla/calendars/{code}", dependencies=[NeedsW(Permission.admin)])
 def put_calendar(
     code: Annotated[str, Path(max_length=64)],
     body: CalendarIn,
@@ -131,7 +134,7 @@ def put_calendar(
         return admin.calendar_out(row)
 
 
-@router.get("/complaints/{ref}/sla")
+@router.get("/complaints/{ref}/sla", dependencies=[Needs(Permission.complaint_read)])
 def complaint_sla(
     ref: ComplaintRef, session: ReadSession, user: UserR, clock: ClockDep
 ) -> dict[str, Any]:

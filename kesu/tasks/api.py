@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from sqlalchemy import select
 
+from kesu.accounts.permissions import Needs, NeedsW
 from kesu.accounts.roles import Permission
 from kesu.complaints.access import get_complaint_for_user, require
 from kesu.errors import NotFound
@@ -21,13 +22,15 @@ router = APIRouter(prefix="/api/v1", tags=["tasks and incidents"])
 RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
-@router.get("/complaints/{ref}/tasks")
+@router.get("/complaints/{ref}/tasks", dependencies=[Needs(Permission.complaint_read)])
 def tasks(ref: ComplaintRef, session: ReadSession, user: UserR) -> list[dict[str, Any]]:
     complaint = get_complaint_for_user(session, user, ref)
     return [service.task_out(t) for t in service.tasks_of(session, complaint)]
 
 
-@router.post("/complaints/{ref}/tasks/{task_id}/done")
+@router.post(
+    "/complaints/{ref}/tasks/{task_id}/done", dependencies=[NeedsW(Permission.complaint_handle)]
+)
 def task_done(
     ref: ComplaintRef, task_id: RowId, db: DatabaseDep, user: UserW, clock: ClockDep
 ) -> dict[str, Any]:
@@ -38,7 +41,7 @@ def task_done(
         return service.task_out(task)
 
 
-@router.get("/incidents")
+@router.get("/incidents", dependencies=[Needs(Permission.complaint_assign)])
 def incidents(
     session: ReadSession,
     user: UserR,
@@ -51,7 +54,7 @@ def incidents(
     return [incident_out(session, i) for i in session.scalars(stmt)]
 
 
-@router.get("/incidents/{incident_id}")
+@router.get("/incidents/{incident_id}", dependencies=[Needs(Permission.complaint_assign)])
 def incident(incident_id: RowId, session: ReadSession, user: UserR) -> dict[str, Any]:
     require(user, Permission.complaint_assign)
     found = session.get(Incident, incident_id)

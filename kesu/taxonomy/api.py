@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from kesu.accounts.permissions import Needs, NeedsW
 from kesu.accounts.roles import Permission
 from kesu.complaints.access import require
 from kesu.taxonomy import service
@@ -51,12 +52,14 @@ def category_out(c: Category) -> dict[str, Any]:
     }
 
 
-@router.get("/categories")
+@router.get("/categories", dependencies=[Needs(Permission.signed_in)])
 def list_categories(session: ReadSession, user: UserR) -> list[dict[str, Any]]:
     return [category_out(c) for c in service.category_tree(session)]
 
 
-@router.post("/categories", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/categories", dependencies=[NeedsW(Permission.admin)], status_code=status.HTTP_201_CREATED
+)
 def create_category(
     body: CategoryIn, db: DatabaseDep, user: UserW, clock: ClockDep
 ) -> dict[str, Any]:
@@ -76,7 +79,7 @@ def create_category(
         return category_out(category)
 
 
-@router.get("/stages")
+@router.get("/stages", dependencies=[Needs(Permission.signed_in)])
 def list_stages(session: ReadSession, user: UserR) -> list[dict[str, Any]]:
     return [
         {
@@ -94,7 +97,7 @@ def list_stages(session: ReadSession, user: UserR) -> list[dict[str, Any]]:
     ]
 
 
-@router.patch("/stages/{code}")
+@router.patch("/stages/{code}", dependencies=[NeedsW(Permission.admin)])
 def update_stage(
     code: Code, body: StagePatch, db: DatabaseDep, user: UserW, clock: ClockDep
 ) -> dict[str, Any]:
@@ -114,7 +117,7 @@ def update_stage(
         }
 
 
-@router.get("/form-fields")
+@router.get("/form-fields", dependencies=[Needs(Permission.signed_in)])
 def list_form_fields(session: ReadSession, user: UserR) -> list[dict[str, Any]]:
     return [
         {

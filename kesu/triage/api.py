@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Path, Query, UploadFile, status
 from sqlalchemy.orm import Session
 
+from kesu.accounts.permissions import Needs, NeedsW
 from kesu.accounts.roles import Permission
 from kesu.complaints.access import get_complaint_for_user, require
 from kesu.errors import NotFound
@@ -32,13 +33,15 @@ router = APIRouter(prefix="/api/v1", tags=["triage"])
 RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
-@router.get("/triage/rules")
+@router.get("/triage/rules", dependencies=[Needs(Permission.admin)])
 def list_rules(session: ReadSession, user: UserR) -> list[dict[str, Any]]:
     require(user, Permission.admin)
     return [rule_out(rule, path) for rule, path in rules.list_rules(session)]
 
 
-@router.post("/triage/rules", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/triage/rules", dependencies=[NeedsW(Permission.admin)], status_code=status.HTTP_201_CREATED
+)
 def create_rule(body: RuleIn, db: DatabaseDep, user: UserW, clock: ClockDep) -> dict[str, Any]:
     with db.session() as session:
         require(user, Permission.admin)
@@ -48,14 +51,14 @@ def create_rule(body: RuleIn, db: DatabaseDep, user: UserW, clock: ClockDep) -> 
         return out
 
 
-@router.get("/triage/rules/{rule_id}")
+@router.get("/triage/rules/{rule_id}", dependencies=[Needs(Permission.admin)])
 def get_rule(rule_id: RowId, session: ReadSession, user: UserR) -> dict[str, Any]:
     require(user, Permission.admin)
     rule = rules.get_rule(session, rule_id)
     return rule_out(rule, _path(session, rule.category_id))
 
 
-@router.put("/triage/rules/{rule_id}")
+@router.put("/triage/rules/{rule_id}", dependencies=[NeedsW(Permission.admin)])
 def replace_rule(
     rule_id: RowId, body: RuleIn, db: DatabaseDep, user: UserW, clock: ClockDep
 ) -> dict[str, Any]:
@@ -69,7 +72,11 @@ def replace_rule(
         return out
 
 
-@router.delete("/triage/rules/{rule_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/triage/rules/{rule_id}",
+    dependencies=[NeedsW(Permission.admin)],
+    status_code=status.HTTP_204_NO_CONTENT,
+)
 def delete_rule(rule_id: RowId, db: DatabaseDep, user: UserW, clock: ClockDep) -> None:
     with db.session() as session:
         require(user, Permission.admin)
@@ -82,7 +89,7 @@ def _path(session: Session, category_id: int) -> str:
     return category.path if category is not None else ""
 
 
-@router.get("/triage/lexicon")
+@router.get("/triage/lexicon", dependencies=[Needs(Permission.admin)])
 def list_lexicon(
     session: ReadSession, user: UserR, lexicon: LexiconName | None = None
 ) -> list[dict[str, Any]]:
@@ -91,7 +98,9 @@ def list_lexicon(
     return [entry_out(e) for e in lexicons.list_entries(session, lexicon)]
 
 
-@router.post("/triage/lexicon", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/triage/lexicon", dependencies=[NeedsW(Permission.admin)], status_code=status.HTTP_201_CREATED
+)
 def add_lexicon_entry(
     body: LexiconEntryIn, db: DatabaseDep, user: UserW, clock: ClockDep
 ) -> dict[str, Any]:
@@ -112,7 +121,11 @@ def add_lexicon_entry(
         return out
 
 
-@router.delete("/triage/lexicon/{entry_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/triage/lexicon/{entry_id}",
+    dependencies=[NeedsW(Permission.admin)],
+    status_code=status.HTTP_204_NO_CONTENT,
+)
 def delete_lexicon_entry(entry_id: RowId, db: DatabaseDep, user: UserW, clock: ClockDep) -> None:
     with db.session() as session:
         require(user, Permission.admin)
@@ -120,7 +133,7 @@ def delete_lexicon_entry(entry_id: RowId, db: DatabaseDep, user: UserW, clock: C
         session.commit()
 
 
-@router.get("/triage/models")
+@router.get("/triage/models", dependencies=[Needs(Permission.admin)])
 def list_models(
     session: ReadSession, user: UserR, kind: Annotated[ModelKind | None, Query()] = None
 ) -> list[dict[str, Any]]:
@@ -129,7 +142,7 @@ def list_models(
     return [model_out(m) for m in registry.list_models(session, kind)]
 
 
-@router.post("/triage/models/train")
+@router.post("/triage/models/train", dependencies=[NeedsW(Permission.admin)])
 def train(db: DatabaseDep, user: UserW, clock: ClockDep) -> dict[str, Any]:
     """Trains a category model on the classified complaints now (this takes seconds to a
     minute); it becomes active only if it beats the active version on held-out data.
@@ -141,7 +154,7 @@ def train(db: DatabaseDep, user: UserW, clock: ClockDep) -> dict[str, Any]:
     return outcome.as_dict()
 
 
-@router.post("/triage/models/import")
+@router.post("/triage/models/import", dependencies=[NeedsW(Permission.admin)])
 def import_history(
     db: DatabaseDep,
     user: UserW,
@@ -169,13 +182,13 @@ def import_history(
     return outcome.as_dict()
 
 
-@router.post("/triage/analyze")
+@router.post("/triage/analyze", dependencies=[Needs(Permission.complaint_read)])
 def analyze(body: AnalyzeIn, session: ReadSession, user: UserR) -> dict[str, Any]:
     """What triage makes of a text (nothing is stored): the try-it box."""
     return service.analyze(session, body.text, with_tokens=True).as_dict()
 
 
-@router.get("/complaints/{ref}/triage")
+@router.get("/complaints/{ref}/triage", dependencies=[Needs(Permission.complaint_read)])
 def complaint_triage(ref: ComplaintRef, session: ReadSession, user: UserR) -> dict[str, Any]:
     """The triage stored when the complaint arrived: keywords, anger and urgency, risk,
     the category suggestions (source and confidence) and how the category was applied."""

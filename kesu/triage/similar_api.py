@@ -9,6 +9,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
+from kesu.accounts.permissions import Needs
+from kesu.accounts.roles import Permission
 from kesu.complaints.access import get_complaint_for_user
 from kesu.triage.similar import find_similar
 from kesu.web.deps import ReadSession, UserR
@@ -37,7 +39,11 @@ class SimilarCasesOut(BaseModel):
     items: list[SimilarCaseOut]
 
 
-@router.get("/{ref}/similar", response_model=SimilarCasesOut)
+@router.get(
+    "/{ref}/similar",
+    dependencies=[Needs(Permission.complaint_read)],
+    response_model=SimilarCasesOut,
+)
 def similar(
     ref: ComplaintRef, session: ReadSession, user: UserR, k: Annotated[int, Query(ge=1, le=20)] = 5
 ) -> dict[str, Any]:

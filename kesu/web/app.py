@@ -15,6 +15,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from kesu import __version__
 from kesu.accounts.api import router as accounts_api
+from kesu.accounts.permissions import PUBLIC
 from kesu.clock import Clock, SystemClock
 from kesu.complaints.api import router as complaints_api
 from kesu.config import Settings, get_settings
@@ -75,7 +76,7 @@ def create_app(
     _include_automation(app)
     _include_views(app)
 
-    @app.get("/healthz", tags=["health"])
+    @app.get("/healthz", tags=["health"], dependencies=[PUBLIC])
     async def healthz() -> JSONResponse:
         """Database and disk; never waits for the write lock or the request threads."""
         return await health.report(app.state.settings, app.state.db)

@@ -10,12 +10,14 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
+from kesu.accounts.permissions import PUBLIC
+
 
 def install(app: FastAPI) -> None:
     assets = Path(swagger_ui_bundle.swagger_ui_path)
     app.mount("/api/docs-assets", StaticFiles(directory=assets), name="swagger-assets")
 
-    @app.get("/api/docs", include_in_schema=False)
+    @app.get("/api/docs", include_in_schema=False, dependencies=[PUBLIC])
     def docs() -> HTMLResponse:
         return get_swagger_ui_html(
             openapi_url="/openapi.json",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from kesu.accounts.permissions import PUBLIC
 from kesu.web.i18n import COOKIE, normalize
 from kesu.web.params import Code, NextUrl
 from kesu.web.templating import redirect, safe_next
@@ -13,7 +14,7 @@ router = APIRouter(include_in_schema=False)
 ONE_YEAR = 365 * 24 * 3600
 
 
-@router.get("/lang/{code}")
+@router.get("/lang/{code}", dependencies=[PUBLIC])
 def switch_language(request: Request, code: Code, next: NextUrl = "/") -> Response:
     """Remembers the chosen UI language in the ``lang`` cookie and goes back to the page."""
     response = redirect(safe_next(next))
