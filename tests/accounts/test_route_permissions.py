@@ -102,3 +102,29 @@ def test_each_role_gets_what_the_role_table_says_on_every_route(app, client, mak
         elif status >= 500:
             wrong.append(f"{method} {path}: {status} for {role}")
     assert not wrong, "\n".join(wrong)
+
+
+def test_read_only_roles_cannot_register_a_complaint(client, make_user, signed_in, db):
+    from sqlalchemy import func, select
+
+    from kesu.complaints.models import Complaint
+
+    body = {
+        "channel": "phone",
+        "customer": {"name": "李先生", "phone": "13900000001"},
+        "content": "扫地机器人用了三天就无法开机",
+    }
+    for role in ("auditor", "finance_approver"):
+        _, headers = make_user(f"ro-{role}", role, None)
+        assert client.post("/api/v1/complaints", json=body, headers=headers).status_code == 403
+    browser = signed_in("ro-page", role="auditor", team=None)
+    assert browser.get("/complaints/new").status_code == 403
+    page_token = csrf_of(browser.get("/").text)
+    refused = browser.post(
+        "/complaints/new", data={"csrf_token": page_token, "content": "x", "name": "王"}
+    )
+    assert refused.status_code == 403
+    _, agent = make_user("agent-ok", "agent", "service")
+    assert client.post("/api/v1/complaints", json=body, headers=agent).status_code == 201
+    with db.session(write=False) as session:
+        assert session.scalar(select(func.count()).select_from(Complaint)) == 1
