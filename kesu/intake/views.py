@@ -176,10 +176,12 @@ def submit(
     request: Request, form: CheckedForm, session: WriteSession, clock: ClockDep, db: DatabaseDep
 ) -> Response:
     values = _values(form)
-    fields = [f.code for f in active_form_fields(session) if f.public]
     try:
-        data = complaint_from_form(form, Channel.web.value, fields, staff=False)
+        # First, before the session's first statement: a captcha provider's HTTP call must
+        # not run while this request holds the database's write lock.
         _verify_challenge(request, form)
+        fields = [f.code for f in active_form_fields(session) if f.public]
+        data = complaint_from_form(form, Channel.web.value, fields, staff=False)
         key = values["form_key"][:255] or None  # one complaint per rendered form
         complaint, _replayed = registration.create_complaint(
             session,
