@@ -19,7 +19,8 @@ from starlette.datastructures import FormData
 
 from kesu.accounts import service
 from kesu.accounts.models import Team, User
-from kesu.accounts.permissions import AdminPageR, AdminPageW
+from kesu.accounts.permissions import AdminPageR, AdminPageW, PageNeeds, PageNeedsW, Permission
+from kesu.accounts.roles import can
 from kesu.clock import Clock
 from kesu.complaints.numbering import LOCAL_TZ
 from kesu.errors import InvalidInput, KesuError, NotFound
@@ -321,7 +322,10 @@ def _skills(form: FormData) -> list[str]:
 
 
 def _absent_until(form: FormData) -> datetime | None:
-    value = text(form, "absent_until", 32)
+    return _absent_until_value(text(form, "absent_until", 32))
+
+
+def _absent_until_value(value: str) -> datetime | None:
     if not value:
         return None
     try:
@@ -389,3 +393,54 @@ def save_agent_profile(
         shift=_shift(form),
         auto_assign=form.get("auto_assign") == "on",
     )
+
+
+# ---- one's own absence (agents and team leads, on their profile) ---------------------------
+
+SignedInR = Annotated[User, PageNeeds(Permission.signed_in)]
+AssignableW = Annotated[User, PageNeedsW(Permission.assignable)]  # agents and team leads
+
+
+def _absence_page(
+    request: Request,
+    session: Session,
+    user: User,
+    status_code: int = 200,
+    error: KesuError | None = None,
+    value: str | None = None,
+) -> Response:
+    profile = session.get(AgentProfile, user.id)
+    return render(
+        request,
+        "accounts/user_absence.html",
+        {
+            "may_set": can(user.role, Permission.assignable),
+            "current": absent_date(profile),
+            "values": {"absent_until": absent_date(profile) if value is None else value},
+            "error": error,
+        },
+        status_code,
+    )
+
+
+@router.get("/me/absence")
+def my_absence_page(request: Request, session: ReadSession, user: SignedInR) -> Response:
+    return _absence_page(request, session, user)
+
+
+@router.post("/me/absence")
+def set_my_absence(
+    request: Request, form: CheckedForm, session: WriteSession, clock: ClockDep, user: AssignableW
+) -> Response:
+    value = "" if form.get("clear") else text(form, "absent_until", 32)
+    try:
+        until = _absent_until_value(value)
+        if until is not None and until <= clock.now():
+            raise InvalidInput(_("日期不能早于今天"), field="absent_until")
+        rules.set_absence(session, clock, actor_for(user), user, until)
+        session.commit()
+    except KesuError as exc:
+        session.rollback()
+        return _absence_page(request, session, user, exc.status_code, exc, value)
+    flash(request, _("已设置缺席至 %(date)s") % {"date": value} if value else _("已取消缺席"))
+    return redirect("/me/absence")

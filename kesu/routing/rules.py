@@ -218,6 +218,34 @@ def set_profile(
     return profile
 
 
+def set_absence(
+    session: Session, clock: Clock, actor: Actor, user: User, absent_until: datetime | None
+) -> AgentProfile:
+    """Only the absence of ``user`` (their own, on their profile page); skills, shift and
+    automatic assignment stay as the admin set them."""
+    if absent_until is not None and absent_until.tzinfo is None:
+        raise InvalidInput(_("缺席截止时间需要带时区"), field="absent_until")
+    profile = session.get(AgentProfile, user.id)
+    if profile is None:
+        profile = AgentProfile(
+            user_id=user.id, skills=[], auto_assign=user.role == "agent", updated_at=clock.now()
+        )
+        session.add(profile)
+    before = profile.absent_until
+    profile.absent_until = absent_until
+    profile.updated_at = clock.now()
+    record_audit(
+        session,
+        clock,
+        actor,
+        "agent_profile.absence",
+        "user",
+        user.id,
+        {"absent_until": [before, absent_until]},
+    )
+    return profile
+
+
 def profile_out(user: User, profile: AgentProfile | None) -> dict[str, Any]:
     return {
         "username": user.username,

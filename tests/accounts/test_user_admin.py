@@ -343,3 +343,67 @@ def test_agents_page_refuses_bad_input(admin_browser, make_user, db):
         assert f'name="{field}"' in response.text
     with db.session(write=False) as session:
         assert session.get(AgentProfile, wang.id) is None
+
+
+def test_an_agent_sets_their_own_absence(signed_in, make_user, make_complaint, db, clock):
+    """On their profile an agent says they are away; assignment skips them meanwhile."""
+    from kesu.accounts.service import SYSTEM
+    from kesu.complaints.models import Complaint
+    from kesu.routing import rules
+
+    make_user("li", "agent", "finance")
+    with db.session() as session:
+        rules.create_rule(
+            session,
+            clock,
+            SYSTEM,
+            {
+                "name": "退款 → 财务",
+                "position": 1,
+                "conditions": {"field": "text", "op": "contains", "value": "退款"},
+                "actions": [{"type": "assign", "team": "finance", "strategy": "round_robin"}],
+                "stop": True,
+            },
+        )
+    client = signed_in("zhang", role="agent", team="finance")
+    me = _user(db, "zhang")
+    assert 'href="/me/absence"' in client.get("/me/tokens").text
+    page = client.get("/me/absence")
+    assert page.status_code == 200 and "在岗" in page.text
+    past = (clock.now() - timedelta(days=3)).date().isoformat()
+    bad = client.post("/me/absence", data={"csrf_token": csrf_of(page.text), "absent_until": past})
+    assert bad.status_code == 422 and "日期不能早于今天" in bad.text
+    garbage = client.post(
+        "/me/absence", data={"csrf_token": csrf_of(page.text), "absent_until": "soon"}
+    )
+    assert garbage.status_code == 422 and "日期格式应为" in garbage.text
+    until = (clock.now() + timedelta(days=5)).date().isoformat()
+    done = client.post(
+        "/me/absence", data={"csrf_token": csrf_of(page.text), "absent_until": until}
+    )
+    assert done.status_code == 200 and f"已设置缺席至 {until}" in done.text
+
+    def assignee() -> str | None:
+        complaint = make_complaint("我要退款。")
+        with db.session(write=False) as session:
+            row = session.get(Complaint, complaint.id)
+            return row.assignee.username if row and row.assignee else None
+
+    assert {assignee(), assignee()} == {"li"}
+    [row] = _audit(db, "agent_profile.absence", me.id)
+    assert row.actor_label == "zhang" and row.changes["absent_until"][0] is None
+    back = client.post("/me/absence", data={"csrf_token": csrf_of(done.text), "clear": "1"})
+    assert "已取消缺席" in back.text
+    assert {assignee(), assignee()} == {"li", "zhang"}
+
+
+def test_an_auditor_cannot_set_an_absence(signed_in, db):
+    client = signed_in("audit1", role="auditor", team=None)
+    page = client.get("/me/absence")
+    assert page.status_code == 200 and "只有客服和组长参与自动分配" in page.text
+    refused = client.post(
+        "/me/absence", data={"csrf_token": csrf_of(page.text), "absent_until": "2030-01-01"}
+    )
+    assert refused.status_code == 403
+    with db.session(write=False) as session:
+        assert session.get(AgentProfile, _user(db, "audit1").id) is None
