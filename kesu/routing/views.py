@@ -52,13 +52,29 @@ def event_label(code: str) -> str:
 
 
 def action_text(raw: dict[str, Any]) -> str:
-    """A stored action in words (Chinese), or its JSON in the English UI."""
-    if current_locale() == "en":
-        return json.dumps(raw, ensure_ascii=False)
+    """A stored action in words: the Chinese sentence, or in another language the action's
+    type and the parameters that differ from their defaults (labels from the catalog)."""
     try:
-        return act.describe(act.parse([raw])[0])
+        action = act.parse([raw])[0]
     except KesuError:
         return json.dumps(raw, ensure_ascii=False)
+    if current_locale() != "en":
+        return act.describe(action)
+    spec = next(t for t in act.catalog() if t["type"] == action.type)
+    values = action.model_dump(mode="json")
+    parts = []
+    for param in spec["params"]:
+        value = values.get(param["name"])
+        if value in (None, [], param["default"]) and param["kind"] != "bool":
+            continue
+        if param["kind"] == "bool":
+            if value != param["default"]:
+                parts.append(f"{param['label']}: {_('是') if value else _('否')}")
+            continue
+        shown = {o["value"]: o["label"] for o in param.get("options", [])}
+        text_value = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+        parts.append(f"{param['label']} {shown.get(text_value, text_value)}")
+    return spec["label"] + (f" ({'; '.join(parts)})" if parts else "")
 
 
 HELPERS = {"event_label": event_label, "action_text": action_text}

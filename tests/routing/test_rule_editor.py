@@ -248,3 +248,11 @@ def test_the_api_catalog_lists_fields_with_types_and_operators(client, admin):
         "urgent": "bool",
     }
     assert body["fields"]["category"]["kind"] == "category"  # the older shape stays
+
+
+def test_the_rules_page_in_english_describes_actions_in_english(signed_in):
+    client = signed_in("admin1", role="admin", team=None)
+    client.cookies.set("lang", "en")
+    page = client.get("/admin/rules").text
+    assert "Assign (Team finance)" in page
+    assert '{"type"' not in page.split("<tbody>")[1].split("</tbody>")[0]
