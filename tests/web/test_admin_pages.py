@@ -505,3 +505,23 @@ def test_renaming_a_category_names_the_rules_that_still_use_its_old_path(admin_b
     )
     assert "已保存分类 产品质量/功能问题" in response.text
     assert "仍使用旧路径「产品质量/功能故障」" in response.text and "分配规则「" in response.text
+
+
+# ---- messages in one language ------------------------------------------------------------
+
+
+def test_policy_and_category_errors_are_in_the_callers_language_only(client, admin):
+    body = {"code": "x", "name": "x", "targets": {"lunch": {"minutes": 5}}}
+    zh = client.post("/api/v1/sla/policies", json=body, headers=admin).json()
+    en = client.post(
+        "/api/v1/sla/policies", json=body, headers={**admin, "Accept-Language": "en"}
+    ).json()
+    assert zh["field"] == en["field"] == "targets.lunch"
+    assert zh["detail"].startswith("未知的时限节点 lunch") and "milestones" not in zh["detail"]
+    assert en["detail"].startswith("Unknown milestone lunch") and "时限" not in en["detail"]
+
+    bad = {"name": "a/b"}
+    zh = client.post("/api/v1/categories", json=bad, headers=admin).json()
+    en = client.post("/api/v1/categories", json=bad, headers={**admin, "Accept-Language": "en"})
+    assert "invalid" not in zh["detail"] and "/" in zh["detail"]
+    assert en.json()["detail"].startswith("A category name") and en.json()["field"] == "name"
