@@ -97,7 +97,9 @@ def set_preferences(session: Session, clock: Clock, user: User, channels: list[s
     unknown = [c for c in channels if c not in USER_CHANNELS]
     if unknown:
         raise InvalidInput(
-            f"未知渠道 {unknown[0]} (channels: {', '.join(USER_CHANNELS)})", field="channels"
+            _("未知渠道：%(channel)s（可选：%(channels)s）")
+            % {"channel": unknown[0], "channels": ", ".join(USER_CHANNELS)},
+            field="channels",
         )
     clean = [c for c in USER_CHANNELS if c in channels]
     session.info.pop("kesu_notify_preferences", None)  # kesu.notify.service caches them
@@ -134,9 +136,9 @@ def outbox(session: Session, status: str | None, limit: int, before: int | None)
 def retry(session: Session, clock: Clock, actor: Actor, row_id: int) -> OutboxMessage:
     row = session.get(OutboxMessage, row_id)
     if row is None:
-        raise NotFound(f"没有这条发送记录: {row_id}", field="id")
+        raise NotFound(_("没有这条发送记录：%(id)s") % {"id": row_id}, field="id")
     if row.status != "failed":
-        raise Conflict(f"只能重试失败的发送 (status is {row.status})", field="id")
+        raise Conflict(_("只能重试发送失败的记录"), field="id")
     row.status = "pending"
     row.attempts = 0
     row.available_at = clock.now()
