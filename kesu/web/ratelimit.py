@@ -15,7 +15,8 @@ live in memory per process: with P web processes a client gets up to P times the
 lower limits, or one process for the public site, if that matters).
 
 The client address is the peer's, unless the peer is listed in ``KESU_TRUSTED_PROXIES``; then
-the right-most address of ``X-Forwarded-For`` that is not itself a trusted proxy.
+the right-most address of ``X-Forwarded-For`` that is not itself a trusted proxy. IPv6 clients
+are counted by their /64 prefix.
 """
 
 from __future__ import annotations
@@ -46,9 +47,7 @@ class RateLimited(KesuError):
     code = "rate_limited"
 
     def __init__(self, retry_after: int) -> None:
-        super().__init__(
-            _("请求过于频繁，请 %(seconds)d 秒后再试。") % {"seconds": retry_after}
-        )
+        super().__init__(_("请求过于频繁，请 %(seconds)d 秒后再试。") % {"seconds": retry_after})
         self.retry_after = retry_after
         self.headers = {"Retry-After": str(retry_after)}
 
@@ -135,6 +134,18 @@ def client_address(request: Request, trusted: Sequence[Network] = ()) -> str:
     return forwarded[0] if forwarded else peer
 
 
+def address_key(address: str) -> str:
+    """What one client is counted as: its IPv4 address, or its IPv6 /64 (one subscriber's
+    prefix, in which an attacker could otherwise pick a new address per request)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is None:
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip.ipv4_mapped or ip) if isinstance(ip, ipaddress.IPv6Address) else str(ip)
+
+
 def _is_in(address: str, networks: Sequence[Network]) -> bool:
     try:
         ip = ipaddress.ip_address(address)
@@ -180,7 +191,7 @@ def limits_of(request: Request) -> _Limits:
 def check(request: Request, scope: str, setting: str = "rate_limit_public") -> None:
     """Counts this request in ``scope``; raises ``RateLimited`` when over the limit."""
     app_limits = limits_of(request)
-    keys = [f"{scope}|addr|{client_address(request, app_limits.trusted)}"]
+    keys = [f"{scope}|addr|{address_key(client_address(request, app_limits.trusted))}"]
     session_id = _form_session(request)
     if session_id:
         keys.append(f"{scope}|session|{session_id}")
@@ -205,4 +216,3 @@ def rate_limit(scope: str, setting: str = "rate_limit_public") -> Any:
 
     dependency.__name__ = f"rate_limit_{scope}"
     return Depends(dependency)
-

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from kesu.complaints.models import Complaint
 from kesu.config import Settings
 from kesu.web.app import create_app
-from kesu.web.ratelimit import MovingWindow, parse_rules
+from kesu.web.ratelimit import MovingWindow, address_key, parse_rules
 from tests.web.conftest import HTML, csrf_of, hidden
 
 FORM = {
@@ -186,3 +186,18 @@ def test_a_challenge_provider_plugs_into_the_form(make_client, db):
 
 def test_without_a_provider_the_form_has_no_widget(make_client):
     assert "challenge" not in make_client().get("/submit").text
+
+
+def test_ipv6_clients_are_counted_by_their_64_prefix(make_client):
+    assert address_key("2001:db8:1:2::1") == address_key("2001:db8:1:2:ffff::9")
+    assert address_key("2001:db8:1:3::1") != address_key("2001:db8:1:2::1")
+    assert address_key("::ffff:198.51.100.7") == "198.51.100.7"
+    browser = make_client(
+        address="10.0.0.1", trusted_proxies="10.0.0.1", rate_limit_lookup="2/minute"
+    )
+
+    def lookup(address: str) -> int:
+        return browser.get("/t/x", headers={"X-Forwarded-For": address}).status_code
+
+    assert [lookup(f"2001:db8:1:2::{i}") for i in range(1, 4)] == [404, 404, 429]
+    assert lookup("2001:db8:1:3::1") == 404  # the next /64 is someone else
