@@ -9,6 +9,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -90,32 +91,52 @@ def make_engine(url: str, pool_size: int = 10, lock_timeout: float = 10.0) -> En
     )
 
 
+# One mutex per lock file and process: threads of a process queue on it (a futex: the next
+# thread wakes the moment it is released, and the wait can time out); the flock then only
+# arbitrates between processes.
+_PROCESS_LOCKS: dict[str, threading.Lock] = {}
+_PROCESS_LOCKS_GUARD = threading.Lock()
+
+
 class _WriteLock:
-    """Serialises SQLite write transactions of all threads and processes with ``flock``.
+    """Serialises SQLite write transactions of all threads and processes, with a bounded wait.
 
     SQLite's own busy handler sleeps and polls (1, 2, 5, 10 … ms), so under load writers waste
-    the lock's idle time and latency explodes. A blocking ``flock`` wakes the next writer the
-    moment the previous one commits. Each acquisition opens its own descriptor, so threads of
-    one process queue on it too.
+    the lock's idle time and latency explodes. Here the threads of a process queue on a mutex
+    and the holder takes an exclusive ``flock`` on the lock file, which another process may
+    hold: a blocking ``flock`` made by a helper thread, so it is handed over the moment it is
+    freed while we wait at most ``timeout`` seconds. Past the timeout: ``ServiceBusy`` (503).
     """
 
     def __init__(self, path: Path, timeout: float = 10.0) -> None:
         self.path = path
         self.timeout = timeout
+        with _PROCESS_LOCKS_GUARD:
+            self.mutex = _PROCESS_LOCKS.setdefault(str(path.resolve()), threading.Lock())
+
+    def _busy(self) -> Exception:
+        from kesu.errors import ServiceBusy
+
+        return ServiceBusy(retry_after=max(1, round(self.timeout)))
 
     def acquire(self) -> int:
-        """The lock's descriptor; ``ServiceBusy`` when another writer keeps it past the timeout.
+        """The lock's descriptor (give it back to ``release``)."""
+        deadline = time.monotonic() + self.timeout
+        if not self.mutex.acquire(timeout=max(self.timeout, 0.001)):
+            raise self._busy()
+        try:
+            return self._flock(deadline)
+        except BaseException:
+            self.mutex.release()
+            raise
 
-        Uncontended, one non-blocking ``flock``. Contended, a helper thread makes the blocking
-        ``flock`` (so the lock is still handed over the moment it is freed) while this thread
-        waits for it at most ``timeout`` seconds; a helper that gets the lock after we gave up
-        drops it at once."""
+    def _flock(self, deadline: float) -> int:
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return fd
         except BlockingIOError:
-            pass
+            pass  # another process writes: wait for it, bounded
         except BaseException:
             os.close(fd)
             raise
@@ -130,26 +151,24 @@ class _WriteLock:
                 state["error"] = exc
             with guard:
                 if state["abandoned"]:
-                    os.close(fd)
+                    os.close(fd)  # we gave up meanwhile: drop it at once
                     return
                 got.set()
 
         threading.Thread(target=wait, name="kesu-write-lock", daemon=True).start()
-        got.wait(self.timeout)
+        got.wait(max(0.0, deadline - time.monotonic()))
         with guard:
             if not got.is_set():
                 state["abandoned"] = True
-                from kesu.errors import ServiceBusy
-
-                raise ServiceBusy(retry_after=max(1, round(self.timeout)))
+                raise self._busy()
         if state["error"] is not None:
             os.close(fd)
             raise state["error"]
         return fd
 
-    @staticmethod
-    def release(fd: int) -> None:
-        os.close(fd)  # closing the descriptor drops the lock
+    def release(self, fd: int) -> None:
+        os.close(fd)  # closing the descriptor drops the flock
+        self.mutex.release()
 
 
 def _configure_sqlite(engine: Engine, lock_path: Path | None, lock_timeout: float) -> None:
@@ -158,8 +177,8 @@ def _configure_sqlite(engine: Engine, lock_path: Path | None, lock_timeout: floa
 
     def _release(dbapi_conn: Any, info: dict[str, Any]) -> None:
         fd = info.pop("kesu_write_lock", None)
-        if fd is not None:
-            _WriteLock.release(fd)
+        if fd is not None and write_lock is not None:
+            write_lock.release(fd)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
