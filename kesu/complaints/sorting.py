@@ -65,13 +65,14 @@ class Sort:
 class Segment:
     condition: ColumnElement[bool]
     column: InstrumentedAttribute[Any] | None  # None: ordered by id alone
-    open_only: bool = False  # holds no closed complaint (they have no deadline)
+    # True: holds open complaints only (a deadline, an open stage); False: closed ones only
+    is_open: bool | None = None
 
 
 def _segments(session: Session, sort: Sort, filters: ComplaintFilters) -> list[Segment]:
     if sort.key == "due":
         return [
-            Segment(Complaint.due_at.is_not(None), Complaint.due_at, open_only=True),
+            Segment(Complaint.due_at.is_not(None), Complaint.due_at, is_open=True),
             Segment(Complaint.due_at.is_(None), None),
         ]
     if sort.key == "stage":
@@ -80,25 +81,31 @@ def _segments(session: Session, sort: Sort, filters: ComplaintFilters) -> list[S
             stages = [s for s in stages if (s.category != StageCategory.closed) == filters.open]
         if filters.stage:
             stages = [s for s in stages if s.code == filters.stage]
-        segments = [Segment(Complaint.stage == s.code, None) for s in stages]
+        segments = [
+            Segment(Complaint.stage == s.code, None, is_open=s.category != StageCategory.closed)
+            for s in stages
+        ]
         return segments[::-1] if sort.desc else segments
     return [Segment(true(), SORT_COLUMNS[sort.key])]
 
 
-def _branches(user: User, filters: ComplaintFilters) -> list[tuple[ColumnElement[bool], bool]]:
-    """The scope branches, each with whether it holds closed complaints only."""
+Branch = tuple[ColumnElement[bool], bool | None]
+
+
+def _branches(user: User, filters: ComplaintFilters) -> list[Branch]:
+    """The scope branches, each with the ``is_open`` its complaints have (None: either)."""
     own = filters.assignee in ("me", str(user.id), user.username)
     if own and not filters.team_queue:
         branches: list[ColumnElement[bool]] = [true()]
     else:
         branches = scope_branches(user, filters.team_queue)
     if len(branches) == 1 and filters.open is None:
-        # open and closed on their own (is_open, column, id) index ranges
+        # open and closed on their own (column, id) indexes
         return [
-            (branches[0] & (Complaint.is_open == true()), False),
-            (branches[0] & (Complaint.is_open == false()), True),
+            (branches[0] & (Complaint.is_open == true()), True),
+            (branches[0] & (Complaint.is_open == false()), False),
         ]
-    return [(b, filters.open is False) for b in branches]
+    return [(b, filters.open) for b in branches]
 
 
 def list_sorted(
@@ -136,7 +143,7 @@ def list_sorted(
 def _segment_rows(
     session: Session,
     base: Select[Complaint],
-    branches: list[tuple[ColumnElement[bool], bool]],
+    branches: list[Branch],
     sort: Sort,
     segment: Segment,
     after: tuple[Any, int] | None,
@@ -153,9 +160,9 @@ def _segment_rows(
         value: Any = after if column is not None else after[1]
         stmt = stmt.where(mark < value if sort.desc else mark > value)
     found: dict[int, Complaint] = {}
-    for branch, closed_only in branches:
-        if segment.open_only and closed_only:
-            continue
+    for branch, is_open in branches:
+        if None not in (segment.is_open, is_open) and segment.is_open != is_open:
+            continue  # e.g. closed complaints in an open stage: none, but the walk is long
         for row in session.scalars(stmt.where(branch).order_by(*order).limit(limit)).unique():
             found[row.id] = row
 
