@@ -93,6 +93,8 @@ def _resolve_user(request: Request, session: Session) -> User:
             user, row = found
             if sessions.needs_touch(row, clock):
                 _touch(request, row.id)
+        elif sid:  # ended (logout, password reset) or expired: forget it, or /login bounces back
+            request.session.pop(sessions.COOKIE_KEY, None)
     if user is None or not user.is_active:
         raise NotAuthenticated(_("需要登录或 API token"))
     request.state.user = user

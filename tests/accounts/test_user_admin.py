@@ -110,6 +110,8 @@ def test_password_reset_by_the_admin(admin_browser, make_user, app, db, clock):
     assert done.status_code == 200 and "已重设用户 wang 的密码" in done.text
     # whoever was signed in as wang (with the old password) is signed out
     assert wangs_browser.get("/", follow_redirects=False).status_code in (302, 303, 307)
+    signed_out = wangs_browser.get("/")  # to the sign-in page, not back and forth
+    assert signed_out.status_code == 200 and 'name="password"' in signed_out.text
     with TestClient(app, headers=HTML) as other:
         assert login(other, "wang", "password-123").status_code == 400
         clock.advance(seconds=10)  # past the sign-in throttle's delay
