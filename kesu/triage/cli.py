@@ -120,7 +120,7 @@ def train_command(
         if kind == ModelKind.detection:
             if from_file is None:
                 raise InvalidInput(
-                    "检测模型需要 --from-file (detection needs a labelled file)", field="from_file"
+                    "detection needs a labelled file: --from-file", field="from_file"
                 )
             examples = detection_examples_from_file(
                 from_file, text_column, label_column, complaint_label

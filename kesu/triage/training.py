@@ -161,8 +161,7 @@ def fit_candidate(examples: Sequence[Example]) -> Candidate:
     labels = {e.label for e in train}
     if len(labels) < 2:
         raise InvalidInput(
-            "训练至少需要两个分类、每类至少两条 (training needs at least two labels with two "
-            f"examples each; got {len(examples)} examples)",
+            _("训练至少需要两个分类、每类至少两条（现有 %(n)d 条）") % {"n": len(examples)},
             field="examples",
         )
     texts = [example.text for example in train]

@@ -191,7 +191,7 @@ def test_a_new_version_replaces_the_active_one_only_when_better(db, clock):
 
 
 def test_too_little_data_to_train_is_a_clear_error(db, clock):
-    with pytest.raises(InvalidInput, match="two labels"):
+    with pytest.raises(InvalidInput, match="两个分类"):
         training.train_categories_from_database(db, clock, trained_by="test")
 
 

@@ -69,7 +69,7 @@ def test_without_a_detector_the_lexicons_decide(cli_db):
 def test_training_needs_data_and_says_so(cli_db):
     result = runner.invoke(app, ["train"])
     assert result.exit_code == 2
-    assert "two labels" in result.output
+    assert "两个分类" in result.output
     result = runner.invoke(app, ["train", "--kind", "detection"])
     assert result.exit_code == 2 and "--from-file" in result.output
     result = runner.invoke(app, ["train", "--from-file", str(Path("/nonexistent.csv"))])
