@@ -73,7 +73,7 @@ def test_training_needs_data_and_says_so(cli_db):
     result = runner.invoke(app, ["train", "--kind", "detection"])
     assert result.exit_code == 2 and "--from-file" in result.output
     result = runner.invoke(app, ["train", "--from-file", str(Path("/nonexistent.csv"))])
-    assert result.exit_code == 2 and "not found" in result.output
+    assert result.exit_code == 2 and "文件不存在" in result.output
 
 
 def test_analyze_uses_the_database_rules(cli_db):
