@@ -63,7 +63,7 @@ def main() -> None:
             for _ in range(args.runs):
                 done: dict[str, float] = {}
 
-                def send_bad() -> None:
+                def send_bad(done: dict[str, float] = done) -> None:
                     started = time.perf_counter()
                     r = client.post(
                         "/api/v1/complaints",

@@ -250,7 +250,6 @@ def install(app: FastAPI) -> None:
         )
 
 
-
 def _phrase(status: int) -> str:
     from http import HTTPStatus
 

@@ -22,9 +22,7 @@ def _breached(db, settings, clock, signed_in, username="lead1", role="team_lead"
     return browser, complaint_id, task
 
 
-def test_a_lead_sees_claims_and_completes_the_teams_escalation_task(
-    db, settings, clock, signed_in
-):
+def test_a_lead_sees_claims_and_completes_the_teams_escalation_task(db, settings, clock, signed_in):
     browser, complaint_id, task = _breached(db, settings, clock, signed_in)
     page = browser.get("/tasks")
     assert page.status_code == 200

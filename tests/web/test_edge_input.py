@@ -143,9 +143,7 @@ def test_huge_integers_in_bodies_name_the_field(client, admin):
         headers=admin,
     )
     assert_names(response, "version")
-    response = client.post(
-        "/api/v1/routing/rules/reorder", json={"ids": [2**40]}, headers=admin
-    )
+    response = client.post("/api/v1/routing/rules/reorder", json={"ids": [2**40]}, headers=admin)
     assert_names(response, "ids.0")
 
 
