@@ -198,7 +198,7 @@ def test_policy_input_errors_name_the_field(client, admin):
         ({"targets": {"first_response": {}}}, "targets.first_response"),
         ({"targets": {}, "conditions": {"field": "tier", "op": "gt", "value": 1}}, "conditions.op"),
         ({"targets": {}, "calendar_code": "nope"}, "calendar_code"),
-        ({"targets": {}, "level_percents": [90, 200]}, "level_percents"),
+        ({"targets": {}, "level_percents": [90, 200]}, "level_percents.0"),
     ]
     for extra, field in bad:
         body = {"code": "x", "name": "x", **extra}

@@ -103,7 +103,7 @@ def test_admin_adds_edits_toggles_and_deletes_a_keyword_rule(signed_in, db):
         "/admin/triage/rules",
         {"category": str(category_id), "include": " ", "weight": "0.9", "is_active": "on"},
     )
-    assert bad.status_code == 422 and "include 至少需要一个词" in bad.text
+    assert bad.status_code == 422 and "包含词 至少需要一个词" in bad.text
     too_heavy = post_form(
         client,
         "/admin/triage/rules",

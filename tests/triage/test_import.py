@@ -117,4 +117,4 @@ def test_the_overview_page_imports_a_history(signed_in, db):
         data={"csrf_token": csrf_of(response.text), "text_column": "内容"},
         files={"file": ("past.csv", history_csv(history()))},
     )
-    assert missing.status_code == 422 and "no column label" in missing.text
+    assert missing.status_code == 422 and "缺少列 label" in missing.text

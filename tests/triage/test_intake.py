@@ -286,7 +286,7 @@ def test_training_from_an_excel_file_of_past_complaints(db, clock, tmp_path):
     book.save(path)
     with db.session(write=False) as session, pytest.raises(InvalidInput, match="不存在的分类"):
         history.category_examples_from_file(session, path, "内容", "分类")
-    with db.session(write=False) as session, pytest.raises(InvalidInput, match="no column"):
+    with db.session(write=False) as session, pytest.raises(InvalidInput, match="缺少列"):
         history.category_examples_from_file(session, path, "text", "分类")
 
 
