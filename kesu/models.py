@@ -1,9 +1,12 @@
 """Imports every domain's tables so the metadata (and Alembic) sees them all."""
 
 from kesu.accounts import models as accounts_models
+from kesu.attachments import models as attachments_models
 from kesu.complaints import models as complaints_models
 from kesu.db import Base
 from kesu.incidents import models as incidents_models
+from kesu.intake.email import models as email_models
+from kesu.intake.social import models as social_models
 from kesu.notify import models as notify_models
 from kesu.routing import models as routing_models
 from kesu.sla import models as sla_models
@@ -16,12 +19,15 @@ metadata = Base.metadata
 
 __all__ = [
     "accounts_models",
+    "attachments_models",
     "complaints_models",
+    "email_models",
     "incidents_models",
     "metadata",
     "notify_models",
     "routing_models",
     "sla_models",
+    "social_models",
     "tasks_models",
     "taxonomy_models",
     "triage_models",

@@ -12,6 +12,7 @@ from __future__ import annotations
 def install() -> None:
     """Subscribes each domain's listeners to ``kesu.complaints.events``."""
     from kesu.complaints import events
+    from kesu.notify import customer as customer_notify
     from kesu.notify import listeners as notify_listeners
     from kesu.routing import engine as routing_engine
     from kesu.sla import service as sla_service
@@ -23,4 +24,5 @@ def install() -> None:
     events.subscribe(routing_engine.on_event)
     events.subscribe(sla_service.on_event)
     events.subscribe(notify_listeners.on_event)
+    events.subscribe(customer_notify.on_event)  # the customer told on their own channel
     events.subscribe(similar.on_event)  # the similar-case index of resolved complaints

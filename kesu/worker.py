@@ -22,6 +22,7 @@ from kesu.clock import Clock, SystemClock
 from kesu.config import Settings
 from kesu.db import Database
 from kesu.errors import InvalidInput
+from kesu.intake.email.poller import poll_due as poll_mailboxes
 from kesu.notify.delivery import DeliveryStats, deliver_due
 from kesu.privacy.erasure import anonymize_expired
 from kesu.sla.escalation import fire_due
@@ -39,10 +40,11 @@ class PassStats:
     delivery: DeliveryStats = field(default_factory=DeliveryStats)
     retrained: TrainOutcome | None = None
     anonymized: int = 0  # customers past the retention period (kesu.privacy)
+    mails: int = 0  # messages taken in from the IMAP mailboxes (kesu.intake.email)
 
     @property
     def busy(self) -> bool:
-        return bool(self.fired or self.reconciled or self.delivery.claimed)
+        return bool(self.fired or self.reconciled or self.delivery.claimed or self.mails)
 
 
 class Worker:
@@ -80,6 +82,7 @@ class Worker:
                 break
         with self.db.session() as session:
             stats.reconciled = reconcile(session, self.clock)
+        stats.mails = poll_mailboxes(self.db, self.clock, self.settings)
         stats.delivery = deliver_due(
             self.db, self.clock, self.settings, self.http, self.outbox_batch, self.wall
         )

@@ -40,6 +40,7 @@ class Permission(StrEnum):
     contact_view = "contact.view"  # a customer's phone and email unmasked (each read audited)
     customer_edit = "customer.edit"  # edit or merge customer records (audited)
     customer_anonymize = "customer.anonymize"  # erase a customer's data (PIPL request)
+    mention_review = "mention.review"  # convert or dismiss social-media mentions
     admin = "admin"
 
 
@@ -50,6 +51,7 @@ _HANDLERS = _READERS | {
     Permission.complaint_claim,
     Permission.token_create,
     Permission.contact_view,
+    Permission.mention_review,
 }
 _LEADS = _HANDLERS | {
     Permission.complaint_assign,

@@ -74,6 +74,7 @@ def create_app(
     app.include_router(taxonomy_api)
     _include_workbench(app)
     _include_automation(app)
+    _include_customer_side(app)
     _include_views(app)
 
     @app.get("/healthz", tags=["health"], dependencies=[PUBLIC])
@@ -116,6 +117,16 @@ def _include_automation(app: FastAPI) -> None:
     for router in (routing_api, sla_api, notify_api, tasks_api, similar_api, triage_api):
         app.include_router(router)
     app.include_router(customers_api)  # customer records, their anonymisation (kesu.privacy)
+
+
+def _include_customer_side(app: FastAPI) -> None:
+    """Attachments and the intake channels (email, social) (JSON routes)."""
+    from kesu.attachments.api import router as attachments_api
+    from kesu.intake.email.api import router as email_api
+    from kesu.intake.social.api import router as social_api
+
+    for router in (attachments_api, email_api, social_api):
+        app.include_router(router)
 
 
 def _include_workbench(app: FastAPI) -> None:

@@ -28,10 +28,15 @@ def routers() -> list[APIRouter]:
     # Imported here: the domain views import kesu.web helpers, so this module stays a leaf.
     from kesu.accounts import user_admin_views as user_admin
     from kesu.accounts import views as accounts
+    from kesu.attachments import views as attachments
     from kesu.complaints import views as complaints
     from kesu.customers import views as customers
     from kesu.incidents import views as incidents
+    from kesu.intake import health_views as channel_health
     from kesu.intake import views as intake
+    from kesu.intake.email import views as email_intake
+    from kesu.intake.social import views as social_intake
+    from kesu.notify import customer_views as customer_notify
     from kesu.notify import views as notify
     from kesu.routing import views as routing
     from kesu.sla import views as sla
@@ -55,6 +60,11 @@ def routers() -> list[APIRouter]:
         triage.router,
         triage_config.router,
         notify.router,
+        customer_notify.router,
+        attachments.router,
+        email_intake.router,
+        social_intake.router,
+        channel_health.router,
         tasks.router,
         incidents.router,
         router,

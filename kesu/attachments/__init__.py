@@ -1,0 +1,1 @@
+"""Files attached to complaints: photos, PDFs, Office documents, call recordings, clips."""

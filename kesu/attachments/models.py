@@ -1,0 +1,3 @@
+"""Attachment tables."""
+
+from __future__ import annotations

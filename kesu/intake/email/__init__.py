@@ -1,0 +1,1 @@
+"""Email intake: IMAP mailboxes become complaints and replies thread into them."""

@@ -1,0 +1,1 @@
+"""Social media and public opinion: signed webhooks, field mappings, the mentions queue."""
