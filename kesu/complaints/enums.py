@@ -16,6 +16,7 @@ class Channel(StrEnum):
     kuaishou = "kuaishou"
     heimao = "heimao"
     wechat = "wechat"
+    social = "social"  # a social or public-opinion source without a code of its own
     other = "other"
 
 
@@ -32,6 +33,7 @@ CHANNEL_LABELS = {
     Channel.kuaishou: "快手",
     Channel.heimao: "黑猫投诉",
     Channel.wechat: "微信",
+    Channel.social: "社交媒体",
     Channel.other: "其他",
 }
 
