@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_048_576
     # …except file uploads (a complaint history to train triage on).
     max_upload_bytes: int = 20_971_520
+    # Attachments: the largest file, the most files per complaint and per upload.
+    attachment_max_bytes: int = Field(default=10_485_760, ge=1)
+    attachments_per_complaint: int = Field(default=20, ge=1)
+    attachments_per_upload: int = Field(default=5, ge=1)
     default_locale: str = "zh_CN"
     page_size_default: int = 50
     page_size_max: int = 200
