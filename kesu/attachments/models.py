@@ -35,7 +35,7 @@ class Attachment(Base):
     content_type: Mapped[str] = mapped_column(String(128))
     size: Mapped[int]
     sha256: Mapped[str] = mapped_column(String(64))
-    # A JPEG/PNG we made for images (no EXIF), by its own hash; None for other types.
+    # A JPEG we made for images (no EXIF), by its own hash; None for other types.
     thumbnail_sha256: Mapped[str | None] = mapped_column(String(64))
     visibility: Mapped[str] = mapped_column(String(16), default="public")
     source: Mapped[str] = mapped_column(String(16))

@@ -137,7 +137,7 @@ def prepare(filename: str, data: bytes, settings: Settings | None = None) -> Pre
                 field="file",
                 code="bad_image",
             )
-        thumbnail = made[0] if made else None
+        thumbnail = made
     return Prepared(name, kind, data, thumbnail)
 
 

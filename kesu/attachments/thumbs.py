@@ -1,4 +1,4 @@
-"""Thumbnails for images: at most 320 px, re-encoded by us (JPEG, or PNG with transparency),
+"""Thumbnails for images: at most 320 px, re-encoded by us as JPEG (transparency on white),
 so no EXIF/GPS or other metadata of the original survives, and only types we made are ever
 shown inline. Pillow's decompression-bomb guard is set from the settings."""
 
@@ -19,8 +19,8 @@ class BadImage(ValueError):
     """The image cannot be read, or is a decompression bomb."""
 
 
-def make_thumbnail(data: bytes) -> tuple[bytes, str] | None:
-    """(bytes, content type) of a thumbnail, or None when Pillow cannot decode this format
+def make_thumbnail(data: bytes) -> bytes | None:
+    """A JPEG thumbnail, or None when Pillow cannot decode this format
     (e.g. HEIC without a plugin). ``BadImage`` for a broken image or a bomb."""
     try:
         with warnings.catch_warnings():
@@ -41,10 +41,11 @@ def make_thumbnail(data: bytes) -> tuple[bytes, str] | None:
         raise BadImage(str(exc)) from exc
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
         raise BadImage(str(exc)) from exc
-    has_alpha = image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info)
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        flat = Image.new("RGB", rgba.size, "white")
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+        image = flat
     out = io.BytesIO()
-    if has_alpha:
-        image.convert("RGBA").save(out, "PNG", optimize=True)
-        return out.getvalue(), "image/png"
     image.convert("RGB").save(out, "JPEG", quality=80)
-    return out.getvalue(), "image/jpeg"
+    return out.getvalue()

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
+from kesu.attachments.schemas import AttachmentOut
 from kesu.complaints.enums import Channel, Remedy, Tier
 from kesu.taxonomy.enums import Severity
 from kesu.web.i18n import gettext as _
@@ -178,6 +179,7 @@ class ComplaintOut(BaseModel):
     version: int = Field(ge=0, le=2**31 - 1)
     created_at: datetime
     updated_at: datetime
+    attachments: list[AttachmentOut] = Field(default_factory=list)
 
 
 class ComplaintPage(BaseModel):

@@ -34,7 +34,7 @@ UPLOAD_PATTERNS = (
     r"/submit",
     r"/t/[^/]+(/.*)?",
     r"/complaints/new",
-    r"/complaints/[^/]+/(notes|messages|attachments)",
+    r"/complaints/[^/]+/(note|attachments)",
     r"/api/v1/complaints/[^/]+/attachments",
 )
 
