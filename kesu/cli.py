@@ -323,7 +323,8 @@ def demo(
     live = demo_data.bring_to_life(database, SystemClock(), get_settings())
     console.print(
         f"{live['live']} complaints with live SLA clocks, {live['spike']} in a spike, "
-        f"{live['alerts']} alerts announced by one worker pass"
+        f"{live['alerts']} alerts announced by one worker pass, "
+        f"{live['customer_messages']} customer messages in the outbox"
     )
     _triage_demo(database, made)
     console.print(
