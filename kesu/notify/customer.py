@@ -20,10 +20,11 @@ never lost.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kesu.accounts.audit import record_audit
@@ -37,6 +38,7 @@ from kesu.notify.service import _Rows, endpoints
 from kesu.web import public_url
 from kesu.web.i18n import translations
 
+_MESSAGE_ID = re.compile(r"<[^<>\s]{1,250}>")
 PREFIX = "customer."  # outbox.event of customer messages: customer.ack, customer.message …
 
 
@@ -170,17 +172,36 @@ def enqueue(
     return True
 
 
-def _previous_mail(session: Session, complaint: Complaint) -> int | None:
-    """The outbox id of the last email to this complaint's customer (its Message-ID is the
-    new one's In-Reply-To)."""
-    found = session.scalar(
-        select(func.max(OutboxMessage.id)).where(
+def _previous_mail(session: Session, complaint: Complaint) -> int | str | None:
+    """What the new email answers (its In-Reply-To): the customer's own last mail when email
+    intake recorded its Message-ID on the event (``data["message_id"]``) and it is newer than
+    our last email to them, else our last email's outbox id (delivery makes its Message-ID)."""
+    ours = session.execute(
+        select(OutboxMessage.id, OutboxMessage.created_at)
+        .where(
             OutboxMessage.complaint_id == complaint.id,
             OutboxMessage.channel == "email",
             OutboxMessage.event.like(f"{PREFIX}%"),
         )
-    )
-    return int(found) if found is not None else None
+        .order_by(OutboxMessage.id.desc())
+        .limit(1)
+    ).first()
+    theirs = session.execute(
+        select(ComplaintEvent.data, ComplaintEvent.at)
+        .where(
+            ComplaintEvent.complaint_id == complaint.id,
+            ComplaintEvent.actor_kind == "customer",
+            ComplaintEvent.kind.in_(("created", "customer_message")),
+        )
+        .order_by(ComplaintEvent.id.desc())
+        .limit(1)
+    ).first()
+    if theirs is not None:
+        inbound = (theirs.data or {}).get("message_id")
+        newer = ours is None or theirs.at >= ours.created_at
+        if newer and isinstance(inbound, str) and _MESSAGE_ID.fullmatch(inbound.strip()):
+            return inbound.strip()
+    return int(ours.id) if ours is not None else None
 
 
 def set_opt_out(

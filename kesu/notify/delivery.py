@@ -134,6 +134,8 @@ def _mail(job: Job, settings: Settings) -> email.EmailMessage:
     in_reply_to = (
         email.customer_message_id(settings, number, str(previous))
         if isinstance(previous, int)
+        else previous  # the customer's own mail (kesu.notify.customer._previous_mail)
+        if isinstance(previous, str) and previous
         else None
     )
     return email.build_customer(

@@ -21,6 +21,7 @@ import re
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import Table, select
@@ -67,7 +68,7 @@ def of_request(request: Request, settings: Settings) -> Origin:
     scheme = request.url.scheme if request.url.scheme in _DEFAULT_PORTS else "http"
     host = request.headers.get("host", "")
     peer = request.client.host if request.client else ""
-    trusted = trusted_networks(settings.trusted_proxies)
+    trusted = _networks(settings.trusted_proxies)
     if trusted and _is_in(peer, trusted):
         proto = _last(request, "x-forwarded-proto").lower()
         scheme = proto if proto in _DEFAULT_PORTS else scheme
@@ -84,6 +85,11 @@ def of_request(request: Request, settings: Settings) -> Origin:
     if host != name and host[len(name) + 1 :] == _DEFAULT_PORTS[scheme]:
         host = name  # http://example.com, not http://example.com:80
     return Origin(f"{scheme}://{host}", False)
+
+
+@lru_cache(maxsize=8)
+def _networks(spec: str) -> tuple[Any, ...]:
+    return trusted_networks(spec)
 
 
 def _strip_port(host: str) -> str:

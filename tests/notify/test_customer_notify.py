@@ -331,3 +331,34 @@ def test_staff_see_the_opt_out_on_the_customer(client, db, clock, admin, where):
     else:
         html = client.get(f"/customers/{customer_id}", headers={**admin, **HTML}).text
         assert 'id="notify-opt-out"' in html and "已退订" in html
+
+
+def test_a_reply_answers_the_customers_own_last_mail(db, settings, clock, smtp_server):  # noqa: F811
+    """When email intake recorded the Message-ID of the customer's mail on its event, kesu's
+    next email is In-Reply-To that mail (else to kesu's own previous email)."""
+    from kesu.complaints import timeline
+
+    inbox, port = smtp_server
+    use_smtp(settings, port)
+    make_staff(db, clock)
+    complaint_id = create(db, clock, channel="email", customer=EMAIL_CUSTOMER)
+    clock.advance(minutes=1)
+    with db.session() as session:
+        complaint = session.get(Complaint, complaint_id)
+        assert complaint is not None
+        timeline.record(
+            session,
+            clock,
+            accounts.Actor("customer", None, "王小明"),
+            complaint,
+            "customer_message",
+            body="请尽快处理",
+            public=True,
+            data={"message_id": "<CAF123@mail.example.com>"},
+        )
+    clock.advance(minutes=1)
+    note(db, clock, complaint_id, True, "agent_a")
+    worker(db, settings, clock).run_until_idle()
+    _ack, reply = inbox.messages
+    assert str(reply["In-Reply-To"]).strip() == "<CAF123@mail.example.com>"
+    assert "<CAF123@mail.example.com>" in str(reply["References"])
