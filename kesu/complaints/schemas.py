@@ -153,6 +153,7 @@ class ComplaintOut(BaseModel):
     title: str
     content: str
     channel: str
+    locale: str = "zh_CN"
     stage: str
     stage_name: str
     severity: str

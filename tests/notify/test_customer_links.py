@@ -167,6 +167,7 @@ def test_kesu_base_url_wins_everywhere(db, clock, agent, monkeypatch):
                 },
             )
         assert made.json()["tracking_url"].startswith("https://kesu.example.com/t/")
+        assert made.json()["locale"] == "zh_CN"
         complaint_id = create(
             db, clock, channel="email", customer={"name": "乙", "email": "b@x.cn"}
         )

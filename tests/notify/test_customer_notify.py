@@ -215,6 +215,7 @@ def test_an_english_customer_gets_english(db, settings, clock, smtp_server, clie
     )
     assert response.status_code == 201, response.text
     number = response.json()["number"]
+    assert response.json()["locale"] == "en"
     worker(db, settings, clock).run_until_idle()
     (mail,) = inbox.messages
     assert str(mail["Subject"]) == f"[{number}] We have received your complaint"
