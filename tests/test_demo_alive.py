@@ -63,3 +63,15 @@ def test_the_demo_is_alive(demo_db: Database) -> None:
         assert linked >= 2
         open_tasks = list(session.scalars(select(Task).where(Task.status == "open")))
         assert {t.kind for t in open_tasks} == {"escalation", "subtask"}
+
+
+def test_the_demo_leaves_customer_messages_in_the_outbox(demo_db: Database) -> None:
+    from kesu.notify.models import OutboxMessage
+
+    with demo_db.session(write=False) as session:
+        rows = list(
+            session.scalars(select(OutboxMessage).where(OutboxMessage.event.like("customer.%")))
+        )
+    events = {r.event for r in rows}
+    assert {"customer.ack", "customer.message", "customer.confirm"} <= events, events
+    assert any(r.title.startswith("[TS") and "received" in r.title for r in rows)  # English

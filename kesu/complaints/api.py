@@ -40,6 +40,7 @@ from kesu.complaints.schemas import (
 from kesu.errors import InvalidInput
 from kesu.privacy.service import audit_contact_read, masked_event, sees_contact
 from kesu.taxonomy.enums import Severity
+from kesu.web import public_url
 from kesu.web.deps import (
     ClockDep,
     DatabaseDep,
@@ -60,7 +61,8 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_lengt
 def _out(
     session: Any, complaint: Complaint, settings: SettingsDep, clock: ClockDep, masked: bool = False
 ) -> dict[str, Any]:
-    out = to_out(complaint, stage_names(session), settings.base_url, clock.now(), masked)
+    base = public_url.base_url(session)
+    out = to_out(complaint, stage_names(session), base, clock.now(), masked)
     out["attachments"] = attachments_web.out_for(session, complaint.id)
     return out
 
@@ -161,7 +163,8 @@ def list_(
     rows, next_cursor = list_complaints(session, user, filters, clock.now(), limit, cursor)
     stages = stage_names(session)
     now = clock.now()
-    items = [to_out(c, stages, settings.base_url, now, masked=True) for c in rows]
+    base = public_url.base_url(session)
+    items = [to_out(c, stages, base, now, masked=True) for c in rows]
     files = attachments_web.out_for_many(session, [c.id for c in rows])
     for item in items:
         item["attachments"] = files.get(item["id"], [])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
@@ -48,6 +48,8 @@ class ComplaintCreate(Strict):
     tags: list[str] = Field(default_factory=list, max_length=20)
     custom_fields: dict[str, Any] = Field(default_factory=dict)
     received_at: datetime | None = None
+    # The customer's language: the messages kesu sends them are in it (kesu.notify.customer).
+    locale: Literal["zh_CN", "en"] | None = None
 
     @field_validator("received_at")
     @classmethod
@@ -152,6 +154,7 @@ class ComplaintOut(BaseModel):
     title: str
     content: str
     channel: str
+    locale: str = "zh_CN"
     stage: str
     stage_name: str
     severity: str

@@ -32,7 +32,7 @@ from kesu.config import Settings
 from kesu.errors import InvalidInput, KesuError, NotFound
 from kesu.intake import challenge
 from kesu.taxonomy.service import active_form_fields, active_stages, category_tree
-from kesu.web import ratelimit
+from kesu.web import public_url, ratelimit
 from kesu.web.csrf import CheckedForm, text
 from kesu.web.deps import (
     ClockDep,
@@ -42,7 +42,7 @@ from kesu.web.deps import (
     WriteSession,
     actor_for,
 )
-from kesu.web.i18n import N_, locale_dependency
+from kesu.web.i18n import N_, current_locale, locale_dependency
 from kesu.web.i18n import gettext as _
 from kesu.web.params import ComplaintRef, Token
 from kesu.web.ratelimit import rate_limit
@@ -182,6 +182,7 @@ def submit(
         _verify_challenge(request, form)
         fields = [f.code for f in active_form_fields(session) if f.public]
         data = complaint_from_form(form, Channel.web.value, fields, staff=False)
+        data.locale = "en" if current_locale() == "en" else "zh_CN"  # the customer's language
         key = values["form_key"][:255] or None  # one complaint per rendered form
         complaint, _replayed = registration.create_complaint(
             session,
@@ -248,7 +249,11 @@ def _track_page(
             "solution": complaint.outputs.get("solution") if waiting else None,
             "waiting": waiting,
             "new": request.query_params.get("new") == "1",
-            "tracking_url": f"{settings.base_url.rstrip('/')}/t/{complaint.tracking_token}",
+            "tracking_url": public_url.tracking_link(
+                public_url.base_url(session), complaint.tracking_token
+            ),
+            "opted_out": complaint.customer.notify_opt_out_at is not None,
+            "decision": request.query_params.get("decision", "")[:16],
             "error": error,
             "form_name": form_name,
             "values": values or {},
@@ -429,6 +434,8 @@ def created(
         {
             "c": complaint,
             "visible": visible,
-            "tracking_url": f"{settings.base_url.rstrip('/')}/t/{complaint.tracking_token}",
+            "tracking_url": public_url.tracking_link(
+                public_url.base_url(session), complaint.tracking_token
+            ),
         },
     )

@@ -22,7 +22,7 @@ from kesu.complaints.api import router as complaints_api
 from kesu.config import Settings, get_settings
 from kesu.db import Database
 from kesu.taxonomy.api import router as taxonomy_api
-from kesu.web import docs, errors, health
+from kesu.web import docs, errors, health, public_url
 from kesu.web.middleware import BodySizeLimit, RefuseNul, RequestLocale, RetryAfterOnBusy
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -118,6 +118,7 @@ def create_app(
         upload_patterns=UPLOAD_PATTERNS,
     )
     app.add_middleware(RequestLocale)
+    app.add_middleware(public_url.RequestOrigin)  # the address links are made with
     return app
 
 
