@@ -57,10 +57,9 @@ def current_settings() -> Settings:
 
 
 def current_storage() -> Storage:
-    global _storage
-    if _storage is None:
-        _storage = get_storage(current_settings())
-    return _storage
+    """The configured store; without ``configure`` (CLI, worker) the one the environment's
+    settings name, looked up each time (so a changed ``KESU_DATA_DIR`` is followed)."""
+    return _storage if _storage is not None else get_storage(current_settings())
 
 
 @dataclass(frozen=True)
@@ -334,13 +333,15 @@ def by_event(session: Session, event_ids: Sequence[int]) -> dict[int, list[Attac
     return grouped
 
 
-def sweep_orphans(session: Session, *, older_than: timedelta | None = None) -> int:
+def sweep_orphans(
+    session: Session, *, older_than: timedelta | None = None, storage: Storage | None = None
+) -> int:
     """Deletes blobs no row references (original or thumbnail) and older than ``older_than``
     (default one hour, so a blob written by an upload that has not committed yet is kept).
     Returns how many were removed. Local storage only (others list their keys their way).
     The age is the file's modification time against the wall clock (not the injected clock:
     the file system knows no other)."""
-    storage = current_storage()
+    storage = storage if storage is not None else current_storage()
     if not isinstance(storage, LocalStorage):
         return 0
     cutoff = time.time() - (older_than or timedelta(hours=1)).total_seconds()

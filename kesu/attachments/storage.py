@@ -13,6 +13,7 @@ import os
 import re
 import tempfile
 from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -93,4 +94,14 @@ class LocalStorage:
 
 
 def get_storage(settings: Settings) -> LocalStorage:
+    """``<data dir>/attachments``. Tests without a data directory on a server database get
+    a temporary directory per process (as ``Settings.session_secret`` gets a random key), so
+    a test run never writes into the working directory."""
+    if settings.environment == "test" and settings.data_dir is None and not settings.is_sqlite:
+        return LocalStorage(_test_root() / "attachments")
     return LocalStorage(settings.resolved_data_dir() / "attachments")
+
+
+@lru_cache(maxsize=1)
+def _test_root() -> Path:
+    return Path(tempfile.mkdtemp(prefix="kesu-test-attachments-"))

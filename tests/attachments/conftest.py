@@ -71,3 +71,14 @@ def plain_zip() -> bytes:
 
 HTML_AS_JPG = b"<!DOCTYPE html><html><script>alert(1)</script></html>"
 EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 48 + b"PE\x00\x00"
+
+
+# The page fixtures (a browser-like client, signing in, a complaint made through the service).
+from tests.web.conftest import (  # noqa: E402
+    browser,
+    fresh_configuration_cache,
+    make_complaint,
+    signed_in,
+)
+
+__all__ = ["browser", "fresh_configuration_cache", "make_complaint", "signed_in"]

@@ -153,3 +153,12 @@ def test_empty_upload_is_422(client, agent, settings):
         f"/api/v1/complaints/{complaint['id']}/attachments", headers=agent, data={"x": "1"}
     )
     assert response.status_code == 422
+
+
+def test_uploads_may_exceed_the_json_body_limit(client, agent, settings):
+    """Attachment routes take the upload limit (files × size), not KESU_MAX_BODY_BYTES."""
+    complaint = new_complaint(client, agent)
+    bigger = pdf() + b"0" * (settings.max_body_bytes + 500_000)
+    response = _upload(client, agent, complaint["id"], [("scan.pdf", bigger, "application/pdf")])
+    assert response.status_code == 201, response.text
+    assert response.json()[0]["size"] == len(bigger)

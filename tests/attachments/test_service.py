@@ -162,3 +162,26 @@ def test_sweep_removes_only_old_orphans(db, clock, settings):
         assert service.sweep_orphans(session) == 1
     assert not storage.exists(orphan)
     assert storage.exists(kept.sha256)
+
+
+def test_office_zips_are_verified():
+    import zipfile
+
+    def office(content_type: str, folder: str, extra: str | None = None) -> bytes:
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w") as archive:
+            archive.writestr(
+                "[Content_Types].xml", f'<Types><Override ContentType="{content_type}"/></Types>'
+            )
+            archive.writestr(f"{folder}main.xml", "<x/>")
+            if extra:
+                archive.writestr(extra, b"\x00")
+        return out.getvalue()
+
+    sheet = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
+    assert detect(office(sheet, "xl/")).extension == "xlsx"
+    assert detect(office(sheet, "word/")) is None  # declared a sheet, carries no xl/
+    assert detect(office(sheet, "xl/", "xl/vbaProject.bin")) is None  # macros
+    macro = "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
+    assert detect(office(macro, "xl/")) is None
+    assert detect(b"PK\x03\x04" + b"\x00" * 100) is None  # a broken zip
