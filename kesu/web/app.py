@@ -142,8 +142,10 @@ def _include_customer_side(app: FastAPI) -> None:
     from kesu.attachments.api import router as attachments_api
     from kesu.intake.email.api import router as email_api
     from kesu.intake.social.api import router as social_api
+    from kesu.knowledge.api import router as knowledge_api
+    from kesu.surveys.api import router as surveys_api
 
-    for router in (attachments_api, email_api, social_api):
+    for router in (attachments_api, email_api, social_api, surveys_api, knowledge_api):
         app.include_router(router)
 
 
