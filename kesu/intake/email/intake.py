@@ -76,24 +76,37 @@ def _check_attachments(items: list[Attachment]) -> tuple[list[Attachment], list[
 
 
 def _add_attachments(
-    session: Session, clock: Clock, complaint: Complaint, items: list[Attachment], event_id: int
+    session: Session,
+    clock: Clock,
+    complaint: Complaint,
+    items: list[Attachment],
+    event_id: int,
+    refused: list[dict[str, str]],
 ) -> list[str]:
+    """Adds each file in a savepoint: one the service refuses (e.g. past the per-complaint
+    limit) is recorded in ``refused`` and the mail is still taken in."""
     from kesu.attachments import service as attachments
 
+    # Contract 2 of the issue-9 brief (kesu.attachments.service.add).
+    add: Any = getattr(attachments, "add")  # noqa: B009 - merged from h/attach
     names = []
     for item in items:
-        attachments.add(  # type: ignore[attr-defined]
-            session,
-            clock,
-            complaint,
-            filename=item.filename,
-            data=item.data,
-            visibility="public",
-            source="email",
-            uploaded_by=None,
-            event_id=event_id,
-        )
-        names.append(item.filename)
+        try:
+            with session.begin_nested():
+                add(
+                    session,
+                    clock,
+                    complaint,
+                    filename=item.filename,
+                    data=item.data,
+                    visibility="public",
+                    source="email",
+                    uploaded_by=None,
+                    event_id=event_id,
+                )
+            names.append(item.filename)
+        except KesuError as exc:
+            refused.append({"filename": item.filename, "reason": exc.message[:200]})
     return names
 
 
@@ -211,7 +224,7 @@ def _decide_and_write(
                 reason=None,
             )
     event_id = _last_event_id(session, complaint, EventKind.created)
-    names = _add_attachments(session, clock, complaint, kept, event_id) if kept else []
+    names = _add_attachments(session, clock, complaint, kept, event_id, refused) if kept else []
     return Outcome(
         "complaint",
         "",
@@ -235,7 +248,7 @@ def _reply(
     complaints.add_customer_message(session, clock, complaint, body[:20000])
     session.flush()
     event_id = _last_event_id(session, complaint, EventKind.customer_message)
-    names = _add_attachments(session, clock, complaint, kept, event_id) if kept else []
+    names = _add_attachments(session, clock, complaint, kept, event_id, refused) if kept else []
     detail: dict[str, Any] = {}
     if names or refused:
         detail = {"attachments": names, "refused": refused}

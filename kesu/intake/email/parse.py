@@ -31,6 +31,8 @@ ADDRESS = re.compile(
 )
 MAX_TEXT = 20000
 MAX_PARTS = 200  # a MIME tree larger than this is read only this far
+# What detection may answer: the charsets Chinese (and other) mail really comes in.
+DETECT = ["utf_8", "gb18030", "big5", "utf_16", "shift_jis", "euc_kr", "cp1252", "koi8_r"]
 
 # Supersets of the charsets mail clients declare: a GBK mail labelled gb2312 is common.
 SUPERSETS = {
@@ -118,26 +120,32 @@ def parse(raw: bytes) -> ParsedMail:
 
 
 def _read(message: Message, mail: ParsedMail) -> None:
+    plain: list[str] = []
+    html: list[str] = []
+    charsets: list[str] = []
+    for count, part in enumerate(message.walk()):
+        if count >= MAX_PARTS:
+            mail.problems.append("too many MIME parts")
+            break
+        _part(part, mail, plain, html, charsets)
+    # Raw 8-bit headers are most likely in the body's charset (too short to detect alone).
+    hint = next((c for c in charsets if c not in ("utf-8", "ascii")), None)
     mail.message_id = _first_id(header(message, "Message-ID"))
     mail.in_reply_to = _ids(header(message, "In-Reply-To"))
     mail.references = _ids(header(message, "References"))
-    mail.subject = " ".join(header(message, "Subject").split())[:1000]
-    name, addr = email.utils.parseaddr(header(message, "From"))
+    mail.subject = " ".join(header(message, "Subject", hint).split())[:1000]
+    name, addr = email.utils.parseaddr(header(message, "From", hint))
     if not addr:
-        name, addr = email.utils.parseaddr(header(message, "Sender"))
+        name, addr = email.utils.parseaddr(header(message, "Sender", hint))
     addr = addr.strip().lower()
     mail.from_addr = addr if ADDRESS.match(addr) else ""
     if addr and not mail.from_addr:
         mail.problems.append("sender address not understood")
     mail.from_name = " ".join(name.split())[:128] or (mail.from_addr.split("@")[0])
     mail.loop = loop_reason(message, mail)
-    plain: list[str] = []
-    html: list[str] = []
-    for count, part in enumerate(message.walk()):
-        if count >= MAX_PARTS:
-            mail.problems.append("too many MIME parts")
-            break
-        _part(part, mail, plain, html)
+    for i, item in enumerate(mail.attachments):
+        item.filename = repair(item.filename, hint) or item.filename
+        mail.attachments[i] = item
     if plain:
         text = "\n\n".join(plain)
     elif html:
@@ -147,16 +155,20 @@ def _read(message: Message, mail: ParsedMail) -> None:
     mail.body = clean_text(text)
 
 
-def _part(part: Message, mail: ParsedMail, plain: list[str], html: list[str]) -> None:
+def _part(
+    part: Message, mail: ParsedMail, plain: list[str], html: list[str], charsets: list[str]
+) -> None:
     if part.is_multipart():
         return
     ctype = part.get_content_type()
     disposition = (part.get_content_disposition() or "").lower()
     filename = _filename(part)
     if ctype in ("text/plain", "text/html") and disposition != "attachment" and not filename:
-        text, ok = _decode_part(part)
-        if not ok:
+        text, charset = _decode_part(part)
+        if charset is None:
             mail.problems.append(f"{ctype}: charset not understood")
+        elif text.strip():
+            charsets.append(charset)
         (plain if ctype == "text/plain" else html).append(text)
         return
     if ctype.startswith("message/") and ctype != "message/rfc822":
@@ -174,13 +186,13 @@ def _filename(part: Message) -> str:
         name = part.get_filename() or ""
     except Exception:
         name = ""
-    name = repair(name) if name else ""
+    name = name.replace("\x00", "") if name else ""
     name = re.sub(r"[\x00-\x1f/\\]", "_", name).strip(" .")
     return name[-200:]
 
 
-def _decode_part(part: Message) -> tuple[str, bool]:
-    """The text of a text part and whether it decoded cleanly."""
+def _decode_part(part: Message) -> tuple[str, str | None]:
+    """The text of a text part and the charset that decoded it (None: it did not)."""
     try:
         payload = part.get_payload(decode=True)
     except Exception:
@@ -195,10 +207,11 @@ def _decode_part(part: Message) -> tuple[str, bool]:
     return decode_bytes(payload, declared)
 
 
-def decode_bytes(data: bytes, declared: str | None) -> tuple[str, bool]:
-    """Decodes ``data``: the declared charset (or its superset), UTF-8, then detection."""
+def decode_bytes(data: bytes, declared: str | None) -> tuple[str, str | None]:
+    """Decodes ``data``: the declared charset (or its superset), UTF-8, then detection.
+    Returns the text and the charset used (None: nothing fitted; the text has U+FFFD)."""
     if not data:
-        return "", True
+        return "", "utf-8"
     tried: list[str] = []
     if declared:
         declared = declared.strip().strip('"').lower()
@@ -206,47 +219,60 @@ def decode_bytes(data: bytes, declared: str | None) -> tuple[str, bool]:
     tried.append("utf-8")
     for charset in tried:
         try:
-            return data.decode(charset), True
+            return data.decode(charset), charset
         except (LookupError, UnicodeDecodeError):
             continue
-    best = None
     try:
-        best = from_bytes(data[:200_000]).best()
+        best = from_bytes(data[:200_000], cp_isolation=DETECT).best()
     except Exception:
         best = None
     if best is not None and best.encoding:
+        charset = SUPERSETS.get(best.encoding.replace("_", "-"), best.encoding)
         try:
-            return data.decode(SUPERSETS.get(best.encoding, best.encoding)), True
+            return data.decode(charset), charset
         except (LookupError, UnicodeDecodeError):
             pass
-    return data.decode("utf-8", "replace"), False
+    return data.decode("utf-8", "replace"), None
 
 
-def repair(value: str) -> str:
-    """A string that carries raw 8-bit bytes (``surrogateescape``) decoded properly."""
+def repair(value: str, hint: str | None = None) -> str:
+    """A string that carries raw 8-bit bytes (``surrogateescape``) decoded properly: first in
+    ``hint`` (the body's charset), then as the bytes themselves suggest."""
     if not any("\udc80" <= ch <= "\udcff" for ch in value):
         return value
     raw = value.encode("utf-8", "surrogateescape")
-    text, _ok = decode_bytes(raw, None)
-    return text
+    if hint:
+        try:
+            return raw.decode(hint)
+        except (LookupError, UnicodeDecodeError):
+            pass
+    return decode_bytes(raw, None)[0]
 
 
-def header(message: Message, name: str) -> str:
+UNFOLD = re.compile(r"\r?\n[ \t]+")
+
+
+def header(message: Message, name: str, hint: str | None = None) -> str:
     """A header's value, decoded whatever its state (RFC 2047, raw 8-bit, broken)."""
-    try:
-        value = message.get(name)
-    except Exception:
-        value = None
-        for key, raw in _raw_items(message):
-            if key.lower() == name.lower():
-                value = raw
-                break
-    if value is None:
+    raw = None
+    for key, value in _raw_items(message):
+        if key.lower() == name.lower():
+            raw = value
+            break
+    if raw is None:
         return ""
-    text = repair(str(value))
+    raw = str(raw)
+    if any("\udc80" <= ch <= "\udcff" for ch in raw):
+        # The parser turns raw 8-bit header bytes into U+FFFD; decode them ourselves.
+        text = repair(UNFOLD.sub(" ", raw), hint)
+    else:
+        try:
+            text = str(message.get(name) or "")
+        except Exception:
+            text = UNFOLD.sub(" ", raw)
     if "=?" in text:  # encoded words the parser left alone (bad charset name, bad encoding …)
         text = _decode_words(text)
-    return text.replace("\x00", "")
+    return text.replace("\x00", "").strip()
 
 
 def _raw_items(message: Message) -> list[tuple[str, Any]]:

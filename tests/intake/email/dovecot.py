@@ -1,6 +1,6 @@
 """A throw-away dovecot IMAP server on loopback for the email tests (like tests/pg.py).
 
-Its own config in a temp dir: a passwd-file passdb, maildir mailboxes, a free port, no SSL.
+Its own config in a temp dir: a static passdb (one password, any user name), maildir mailboxes, a free port, no SSL.
 Dovecot never gives mail access to UID 0, so as root the mailboxes belong to ``nobody``.
 """
 
@@ -34,9 +34,11 @@ class DovecotServer:
     def config(self) -> Path:
         return self.root / "dovecot.conf"
 
-    def add_user(self, username: str, password: str) -> None:
-        with (self.root / "passwd").open("a") as fh:
-            fh.write(f"{username}:{{PLAIN}}{password}::::::\n")
+    @property
+    def password(self) -> str:
+        """Every account's password (a static passdb: any user name is a fresh mailbox, so
+        each test has its own without reloading a passwd file)."""
+        return "kesu-test-imap-pw"
 
     def start(self) -> None:
         if os.geteuid() == 0:
@@ -48,7 +50,6 @@ class DovecotServer:
         mail.mkdir()
         if os.geteuid() == 0:
             os.chown(mail, uid, gid)
-        (self.root / "passwd").touch()
         login_user = "dovenull" if _user_exists("dovenull") else pwd.getpwuid(uid).pw_name
         internal = "dovecot" if _user_exists("dovecot") else pwd.getpwuid(uid).pw_name
         self.config.write_text(
@@ -70,8 +71,8 @@ first_valid_uid = {uid}
 last_valid_uid = {uid}
 first_valid_gid = 0
 passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u {self.root}/passwd
+  driver = static
+  args = password={self.password}
 }}
 userdb {{
   driver = static
