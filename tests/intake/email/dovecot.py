@@ -1,11 +1,13 @@
 """A throw-away dovecot IMAP server on loopback for the email tests (like tests/pg.py).
 
-Its own config in a temp dir: a static passdb (one password, any user name), maildir mailboxes, a free port, no SSL.
+Its own config in a temp dir: a static passdb (one password, any user name), maildir
+mailboxes, a free port, no SSL.
 Dovecot never gives mail access to UID 0, so as root the mailboxes belong to ``nobody``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
@@ -125,10 +127,8 @@ service stats {{
     def stop(self) -> None:
         pid_file = self.root / "run" / "master.pid"
         if pid_file.exists():
-            try:
+            with contextlib.suppress(OSError, ValueError):
                 os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)
-            except (OSError, ValueError):
-                pass
             deadline = time.monotonic() + 5
             while pid_file.exists() and time.monotonic() < deadline:
                 time.sleep(0.05)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from datetime import UTC, datetime
 
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
@@ -67,7 +67,9 @@ def gbk_mail() -> bytes:
     body = "您好，我买的电饭煲用了三天就坏了，客服一直不回复。鍋".encode("gbk")
     subject = "=?gb2312?B?" + base64.b64encode("电饭煲质量问题".encode("gbk")).decode() + "?="
     return (
-        "From: =?GBK?B?" + base64.b64encode("李娜".encode("gbk")).decode() + "?= <lina@example.com>\r\n"
+        "From: =?GBK?B?"
+        + base64.b64encode("李娜".encode("gbk")).decode()
+        + "?= <lina@example.com>\r\n"
         "To: support@kesu-shop.com\r\n"
         f"Subject: {subject}\r\n"
         "Message-ID: <gbk-1@example.com>\r\n"
@@ -81,7 +83,9 @@ def big5_undeclared() -> bytes:
     """Big5 body, quoted-printable, no charset declared; raw 8-bit Big5 subject."""
     import quopri
 
-    body = "您好，我在貴公司購買的手機螢幕有裂痕，收到時包裝完好，請協助換貨處理。謝謝。".encode("big5")
+    body = "您好，我在貴公司購買的手機螢幕有裂痕，收到時包裝完好，請協助換貨處理。謝謝。".encode(
+        "big5"
+    )
     return (
         b"From: Chen <chen@example.com.tw>\r\n"
         b"To: support@kesu-shop.com\r\n"
