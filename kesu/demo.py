@@ -386,6 +386,7 @@ def bring_to_life(db: Database, clock: Clock, settings: Any) -> dict[str, int]:
     complaints whose first-response clocks are past the warning, the breach, level 2 and
     level 3 (so alerts, bell notifications and escalation tasks exist), a spike of one issue
     that opens an incident, and sub-tasks for other departments. Returns what it made."""
+    from kesu.intake.email import demo as email_demo
     from kesu.worker import Worker
 
     with db.session() as session:
@@ -417,6 +418,7 @@ def bring_to_life(db: Database, clock: Clock, settings: Any) -> dict[str, int]:
             create_task(
                 session, clock, accounts.SYSTEM, complaint, kind="subtask", title=title, team=team
             )
+    email_demo.seed(db, clock, settings)  # a mailbox and sample mails (kesu.intake.email)
     stats = Worker(db, settings, clock).run_once()
     return {"live": len(live), "spike": len(spike), "alerts": stats.fired}
 
