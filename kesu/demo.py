@@ -387,6 +387,7 @@ def bring_to_life(db: Database, clock: Clock, settings: Any) -> dict[str, int]:
     level 3 (so alerts, bell notifications and escalation tasks exist), a spike of one issue
     that opens an incident, and sub-tasks for other departments. Returns what it made."""
     from kesu.attachments.demo import add_demo_attachments
+    from kesu.intake.email import demo as email_demo
     from kesu.notify import customer_demo
     from kesu.worker import Worker
 
@@ -419,6 +420,7 @@ def bring_to_life(db: Database, clock: Clock, settings: Any) -> dict[str, int]:
             create_task(
                 session, clock, accounts.SYSTEM, complaint, kind="subtask", title=title, team=team
             )
+    email_demo.seed(db, clock, settings)  # a mailbox and sample mails (kesu.intake.email)
     stats = Worker(db, settings, clock).run_once()
     files = add_demo_attachments(db, clock)
     customer_messages = customer_demo.show(db, clock)  # left pending in the outbox

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite and the benchmarks need, if they are missing:
-# PostgreSQL (tests run on it too), Chromium (browser tests), fonts for Chinese, wrk (bench).
+# PostgreSQL (tests run on it too), Chromium (browser tests), fonts for Chinese, dovecot (the
+# email intake tests' IMAP server), wrk (bench).
 set -euo pipefail
 
 want=()
 command -v chromium >/dev/null 2>&1 || want+=(chromium)
 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || want+=(postgresql)
 fc-list 2>/dev/null | grep -qi "noto sans cjk" || want+=(fonts-noto-cjk)
+[[ -x /usr/sbin/dovecot ]] || want+=(dovecot-imapd)
 if [[ "${1:-}" == "--bench" ]]; then
   command -v wrk >/dev/null 2>&1 || want+=(wrk)
 fi
