@@ -25,7 +25,9 @@ def health(session: Session, now: datetime) -> list[ChannelHealth]:
     entries = []
     for source in session.scalars(select(SocialSource).order_by(SocialSource.code)):
         row = counts.get(source.id)
-        errored_today = source.last_error_at is not None and local_day(source.last_error_at) == today
+        errored_today = (
+            source.last_error_at is not None and local_day(source.last_error_at) == today
+        )
         entries.append(
             ChannelHealth(
                 channel=source.platform,

@@ -14,6 +14,7 @@ import json
 import re
 import secrets
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from importlib import resources
@@ -110,7 +111,8 @@ def validate_mapping(mapping: Any) -> dict[str, str]:
 def _check_code(code: str) -> str:
     if not CODE_RE.match(code) or code in RESERVED_CODES:
         raise InvalidInput(
-            _("代码只能包含小写字母、数字、_ 和 -（最多 64 个字符），且不能是 sources、mentions、examples"),
+            _("代码只能包含小写字母、数字、_ 和 -（最多 64 个字符），不能是 %(reserved)s")
+            % {"reserved": "sources, mentions, examples"},
             field="code",
         )
     return code
@@ -183,7 +185,7 @@ def update_source(
     session: Session, clock: Clock, actor: Actor, source: SocialSource, fields: dict[str, Any]
 ) -> SocialSource:
     changes: dict[str, Any] = {}
-    checks = {
+    checks: dict[str, Callable[[Any], Any]] = {
         "name": _check_name,
         "platform": _check_platform,
         "mapping": validate_mapping,
@@ -208,7 +210,9 @@ def rotate_secret(session: Session, clock: Clock, actor: Actor, source: SocialSo
     """A new secret for ``source``; the old one stops working at once."""
     source.secret = new_secret()
     source.secret_rotated_at = source.updated_at = clock.now()
-    record_audit(session, clock, actor, "social_source.rotate_secret", "social_source", source.id, {})
+    record_audit(
+        session, clock, actor, "social_source.rotate_secret", "social_source", source.id, {}
+    )
     return source.secret
 
 
@@ -529,9 +533,7 @@ def get_mention(session: Session, mention_id: int) -> SocialMention:
     return mention
 
 
-def _claim(
-    session: Session, clock: Clock, user: User, mention: SocialMention, status: str
-) -> None:
+def _claim(session: Session, clock: Clock, user: User, mention: SocialMention, status: str) -> None:
     """Moves a pending mention to ``status`` (compare-and-set: two reviewers cannot both)."""
     result = session.execute(
         update(SocialMention)
@@ -643,7 +645,8 @@ def status_label(status: str) -> str:
 
 
 def platform_label(platform: str) -> str:
-    return _(CHANNEL_LABELS.get(Channel(platform), platform)) if platform in Channel else platform
+    labels: dict[str, str] = {c.value: text for c, text in CHANNEL_LABELS.items()}
+    return _(labels[platform]) if platform in labels else platform
 
 
 def mention_out(mention: SocialMention, complaint_number: str | None = None) -> dict[str, Any]:

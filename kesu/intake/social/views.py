@@ -137,7 +137,14 @@ def create_source(
     except KesuError as exc:
         session.rollback()
         return _page(
-            request, session, settings.base_url, None, _form_values(form), exc, None, exc.status_code
+            request,
+            session,
+            settings.base_url,
+            None,
+            _form_values(form),
+            exc,
+            None,
+            exc.status_code,
         )
     # The secret is shown on this answer only (never in a redirect, a flash or a log).
     return _page(request, session, settings.base_url, row, secret=row.secret)

@@ -56,9 +56,7 @@ def test_a_wrong_signature_is_401_and_writes_nothing(client, db, source):
     assert wrong.json()["code"] == "bad_signature"
     garbage = deliver(client, "weibo", source["secret"], payload, signature="sha256=zz")
     assert garbage.status_code == 401
-    unsigned = client.post(
-        "/api/v1/intake/social/weibo", content=json.dumps(payload).encode()
-    )
+    unsigned = client.post("/api/v1/intake/social/weibo", content=json.dumps(payload).encode())
     assert unsigned.status_code == 401
     # A body changed after signing.
     body = json.dumps(payload).encode()
@@ -165,9 +163,10 @@ def test_a_rotated_secret_replaces_the_old_one(client, admin, source):
     assert rotated.status_code == 200
     secret = rotated.json()["secret"]
     assert secret != source["secret"]
-    assert "secret" not in client.get(
-        f"/api/v1/intake/social/sources/{source['id']}", headers=admin
-    ).json()
+    assert (
+        "secret"
+        not in client.get(f"/api/v1/intake/social/sources/{source['id']}", headers=admin).json()
+    )
     assert deliver(client, "weibo", source["secret"], weibo_post(COMPLAINT)).status_code == 401
     assert deliver(client, "weibo", secret, weibo_post(COMPLAINT)).status_code == 201
 
