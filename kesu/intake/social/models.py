@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Date, Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kesu.db import Base
@@ -57,7 +57,7 @@ class SocialMention(Base):
     url: Mapped[str | None] = mapped_column(String(1000))
     phone: Mapped[str | None] = mapped_column(String(32))
     order_no: Mapped[str | None] = mapped_column(String(64))
-    score: Mapped[float] = mapped_column(default=0.0)
+    score: Mapped[float] = mapped_column(Float, default=0.0)
     method: Mapped[str] = mapped_column(String(16), default="")
     note: Mapped[str] = mapped_column(String(255), default="")  # why it was not registered
     complaint_id: Mapped[int | None] = mapped_column(

@@ -35,6 +35,7 @@ from kesu.complaints.numbering import LOCAL_TZ
 from kesu.complaints.schemas import PHONE_PATTERN, ComplaintCreate
 from kesu.errors import Conflict, InvalidInput, KesuError, NotFound
 from kesu.intake.social.models import SocialDeliveryCount, SocialMention, SocialSource
+from kesu.web.i18n import N_
 from kesu.web.i18n import gettext as _
 
 # What a mapping may fill; ``content`` is required.
@@ -633,10 +634,10 @@ def status_counts(session: Session) -> dict[str, int]:
 
 
 STATUS_LABELS = {
-    "pending": "待审核",
-    "complaint": "已自动登记",
-    "converted": "已转为投诉",
-    "dismissed": "已忽略",
+    "pending": N_("待审核"),
+    "complaint": N_("已自动登记"),
+    "converted": N_("已转为投诉"),
+    "dismissed": N_("已忽略"),
 }
 
 
