@@ -24,7 +24,8 @@ POSTS: list[tuple[str, dict[str, Any]]] = [
             "data": {
                 "post": {
                     "id": "demo-wb-1",
-                    "text": "买的空调用了三天就坏了，客服一直不回复，太气愤了，我要投诉，要求退款！",
+                    "text": "买的空调用了三天就坏了，客服一直不回复，"
+                    "太气愤了，我要投诉，要求退款！",
                     "url": "https://weibo.com/1000000001/demo-wb-1",
                 },
                 "user": {"screen_name": "空调受害者小李"},
