@@ -280,14 +280,19 @@ def receive(db: Database, clock: Clock, code: str, headers: Any, body: bytes) ->
                 prepared=prepared,
             )
             session.commit()
+            mention_id: int | None = mention.id
         except IntegrityError:
             # A concurrent delivery of the same post committed first: answer with its result.
             session.rollback()
+            mention_id = None
+    if mention_id is None:
+        with db.session(write=False) as session:
             earlier = service.existing(session, source.id, post.external_id, delivery)
-            if earlier is None:
-                raise
-            return _replay(db, clock, source.id, earlier.id), 200
-        return _answer(session, mention.id, replayed=False), 201
+        if earlier is None:
+            raise service.DeliveryConflict()
+        return _replay(db, clock, source.id, earlier.id), 200
+    with db.session(write=False) as session:
+        return _answer(session, mention_id, replayed=False), 201
 
 
 def registration_text(post: service.Post) -> str:
@@ -304,6 +309,7 @@ def _replay(db: Database, clock: Clock, source_id: int, mention_id: int) -> dict
     with db.session() as session:
         service.replayed(session, clock, source_id)
         session.commit()
+    with db.session(write=False) as session:
         return _answer(session, mention_id, replayed=True)
 
 

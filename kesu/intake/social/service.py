@@ -70,6 +70,15 @@ class BadSignature(KesuError):
     code = "bad_signature"
 
 
+class DeliveryConflict(Conflict):
+    """A concurrent write refused this delivery and no earlier result explains it: retry."""
+
+    code = "delivery_conflict"
+
+    def __init__(self) -> None:
+        super().__init__(_("同时收到了冲突的推送，请稍后重试"))
+
+
 # -- sources -------------------------------------------------------------------------------------
 
 
