@@ -187,3 +187,25 @@ def test_unsafe_links_and_bad_phones_are_not_kept(client, db, admin):
     assert answer.status_code == 201, answer.text
     mention = answer.json()["mention"]
     assert mention["url"] is None and mention["phone"] is None and mention["author"] == "猫友"
+
+
+def test_the_post_link_survives_edits_and_shows_on_the_complaint(client, source, admin, signed_in):
+    answer = deliver(client, "weibo", source["secret"], weibo_post(COMPLAINT))
+    complaint_id = answer.json()["complaint"]["id"]
+    shown = client.get(f"/api/v1/complaints/{complaint_id}", headers=admin).json()
+    assert shown["custom_fields"]["social_url"] == "https://weibo.com/123/P1001"
+    edited = client.patch(
+        f"/api/v1/complaints/{complaint_id}",
+        json={
+            "version": shown["version"],
+            "custom_fields": {**shown["custom_fields"], "social_url": "https://evil.example/"},
+        },
+        headers=admin,
+    )
+    assert edited.status_code == 200, edited.text
+    assert edited.json()["custom_fields"]["social_url"] == "https://weibo.com/123/P1001"
+    assert edited.json()["custom_fields"]["social_author"] == "小王爱吐槽"
+    browser = signed_in("admin7", role="admin", team=None)
+    page = browser.get(f"/complaints/{shown['number']}")
+    assert page.status_code == 200
+    assert 'href="https://weibo.com/123/P1001"' in page.text
