@@ -35,7 +35,7 @@ from kesu.web.params import Code, Id
 router = APIRouter(prefix="/api/v1/intake/social", tags=["social"])
 Before = Annotated[int | None, Query(ge=1, le=2**31 - 1)]
 Limit = Annotated[int, Query(ge=1, le=200)]
-MentionStatus = Literal["pending", "complaint", "converted", "dismissed"]
+MentionStatus = Literal["pending", "complaint", "converted", "dismissed", "any"]
 
 
 class _Strict(BaseModel):
@@ -150,9 +150,10 @@ def list_mentions(
     limit: Limit = 50,
     before: Before = None,
 ) -> dict[str, Any]:
-    """The posts that came in, newest first (``status=pending``: the review queue), with the
-    number of posts in each status."""
-    rows, next_before = service.mentions(session, status_, source, limit, before)
+    """The posts that came in, newest first (``status=pending``, the default: the review
+    queue; ``any``: every post), with the number of posts in each status."""
+    shown = None if status_ in (None, "any") else status_
+    rows, next_before = service.mentions(session, shown, source, limit, before)
     numbers = service.complaint_numbers(session, rows)
     return {
         "counts": service.status_counts(session),

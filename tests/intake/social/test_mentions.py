@@ -46,6 +46,8 @@ def test_convert_through_the_api(client, db, source, agent):
     page = client.get("/api/v1/intake/social/mentions?status=converted", headers=agent).json()
     assert page["items"][0]["complaint_number"] == number
     assert page["counts"] == {"pending": 0, "complaint": 0, "converted": 1, "dismissed": 0}
+    every = client.get("/api/v1/intake/social/mentions?status=any", headers=agent).json()
+    assert [m["id"] for m in every["items"]] == [mention_id]
 
 
 def test_dismiss_through_the_api_needs_a_reason(client, db, source, agent):
