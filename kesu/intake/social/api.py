@@ -2,13 +2,15 @@
 
 The webhook ``POST /api/v1/intake/social/{code}`` is public (no session): it is authenticated
 by its signature. Its order of work keeps the write lock short and refusals cheap: rate limit
-per source → the source (read) → signature and timestamp → JSON → mapping → replay check
-(read) → detection (read) → one write transaction (mention, complaint, counters). A refused
-delivery writes nothing but a counter and the source's last error.
+per source and client address → the source (read) → signature and timestamp → rate limit per
+source (signed deliveries only, so forged ones cannot use up a source's budget) → JSON →
+mapping → replay check (read) → detection (read) → one write transaction (mention, complaint,
+counters). A refused delivery writes nothing but a counter and the source's last error.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, status
@@ -227,24 +229,37 @@ async def deliver(request: Request, code: Code) -> JSONResponse:
     optional ``X-Kesu-Delivery`` (the sender's delivery id). 201 with the new mention (and
     complaint, when the detection says it is one); a replay of the same post or delivery id
     answers 200 with the first result and creates nothing."""
-    _rate_limit(request, code)
+    limits = ratelimit.limits_of(request)
+    address = ratelimit.address_key(ratelimit.client_address(request, limits.trusted))
+    _hit(limits.window("social_address", "rate_limit_social"), f"{code}|{address}")
     body = await request.body()
     state = request.app.state
+
+    def signed() -> None:  # the source's own budget counts signed deliveries only
+        _hit(limits.window("social", "rate_limit_social"), code)
+
     answer, status_code = await run_in_threadpool(
-        receive, state.db, state.clock, code, request.headers, body
+        receive, state.db, state.clock, code, request.headers, body, signed
     )
     return JSONResponse(answer, status_code=status_code)
 
 
-def _rate_limit(request: Request, code: str) -> None:
-    limits = ratelimit.limits_of(request)
-    wait = limits.window("social", "rate_limit_social").hit([f"social|{code}"])
+def _hit(window: ratelimit.MovingWindow, key: str) -> None:
+    wait = window.hit([key])
     if wait is not None:
         raise ratelimit.RateLimited(wait)
 
 
-def receive(db: Database, clock: Clock, code: str, headers: Any, body: bytes) -> tuple[Any, int]:
-    """The webhook's work (in a pool thread): see the module's docstring."""
+def receive(
+    db: Database,
+    clock: Clock,
+    code: str,
+    headers: Any,
+    body: bytes,
+    signed: Callable[[], None] | None = None,
+) -> tuple[Any, int]:
+    """The webhook's work (in a pool thread): see the module's docstring. ``signed`` is
+    called once the signature is good (the source's rate limit)."""
     with db.session(write=False) as session:
         source = service.source_info(session, code)
     try:
@@ -252,6 +267,8 @@ def receive(db: Database, clock: Clock, code: str, headers: Any, body: bytes) ->
     except service.BadSignature as exc:
         _refused(db, clock, source.id, "bad_signature", exc)
         raise
+    if signed is not None:
+        signed()
     try:
         delivery = service.delivery_id(headers)
         post = service.extract(source.mapping, service.parse_body(body), body)

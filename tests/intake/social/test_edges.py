@@ -43,6 +43,32 @@ def test_deliveries_are_rate_limited_per_source(db, clock, admin):
         assert again.status_code == 201
 
 
+def test_forged_deliveries_do_not_use_up_the_sources_budget(db, clock, admin):
+    settings = Settings(
+        database_url=db.url,
+        environment="test",
+        base_url="http://testserver",
+        rate_limit_social="3/minute",
+    )
+    app = create_app(settings, clock=clock, db=db)
+    with (
+        TestClient(app, client=("203.0.113.9", 4000)) as attacker,
+        TestClient(app, client=("198.51.100.7", 4000)) as sender,
+    ):
+        body = {"code": "wb", "name": "wb", "platform": "weibo", "mapping": WEIBO_MAPPING}
+        secret = sender.post("/api/v1/intake/social/sources", json=body, headers=admin).json()[
+            "secret"
+        ]
+        codes = [
+            deliver(attacker, "wb", "guess", weibo_post(COMPLAINT, f"f{n}")).status_code
+            for n in range(5)
+        ]
+        assert codes == [401, 401, 401, 429, 429]
+        for n in range(3):
+            answer = deliver(sender, "wb", secret, weibo_post(COMPLAINT, f"g{n}"))
+            assert answer.status_code == 201, answer.text
+
+
 def test_a_concurrent_duplicate_is_answered_with_the_first(client, db, source, monkeypatch):
     first = deliver(client, "weibo", source["secret"], weibo_post(COMPLAINT))
     assert first.status_code == 201
