@@ -115,6 +115,8 @@ class Settings(BaseSettings):
     # Counted in memory per process: with P processes a client gets up to P times the limit.
     rate_limit_public: str = "10/minute;100/hour"  # posting the form, messages, accept/reject
     rate_limit_lookup: str = "60/minute;600/hour"  # opening a tracking link (token guessing)
+    # Social-media webhooks: deliveries per source (kesu/intake/social), whoever sends them.
+    rate_limit_social: str = "120/minute;3000/hour"
     # Addresses (or networks, e.g. 10.0.0.0/8) of reverse proxies whose X-Forwarded-For is
     # believed, comma-separated; empty: the peer address is the client.
     trusted_proxies: str = ""

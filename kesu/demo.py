@@ -31,6 +31,7 @@ from kesu.complaints.models import (
 from kesu.complaints.numbering import LOCAL_TZ, PREFIX
 from kesu.complaints.schemas import ComplaintCreate
 from kesu.db import Base, Database
+from kesu.intake.social import demo as social_demo
 from kesu.sla import config as sla_config
 from kesu.sla.service import clocks_of
 from kesu.tasks.service import create_task
@@ -421,6 +422,7 @@ def bring_to_life(db: Database, clock: Clock, settings: Any) -> dict[str, int]:
                 session, clock, accounts.SYSTEM, complaint, kind="subtask", title=title, team=team
             )
     email_demo.seed(db, clock, settings)  # a mailbox and sample mails (kesu.intake.email)
+    social_demo.seed(db, clock)  # sources, mentions in the review queue, a social complaint
     stats = Worker(db, settings, clock).run_once()
     files = add_demo_attachments(db, clock)
     customer_messages = customer_demo.show(db, clock)  # left pending in the outbox

@@ -24,6 +24,9 @@ from kesu.errors import Conflict, Forbidden, InvalidInput, NotFound, StaleVersio
 from kesu.taxonomy.service import active_stages, resolve_category, validate_custom_fields
 from kesu.web.i18n import gettext as _
 
+# custom_fields keys written by the intake channels, not by the form (kesu.intake.social).
+CHANNEL_FIELDS = frozenset({"social_url", "social_author"})
+
 
 def check_version(complaint: Complaint, version: int | None) -> None:
     if version is not None and version != complaint.version:
@@ -48,7 +51,13 @@ def update_complaint(
             complaint.category_id = category.id if category else None
             complaint.category = category
     if "custom_fields" in fields:
-        fields["custom_fields"] = validate_custom_fields(session, fields["custom_fields"] or {})
+        # Keys an intake channel set (the social post's URL and author) are not the form's:
+        # kept as they are, whatever the edit sends.
+        given = {
+            k: v for k, v in (fields["custom_fields"] or {}).items() if k not in CHANNEL_FIELDS
+        }
+        kept = {k: v for k, v in (complaint.custom_fields or {}).items() if k in CHANNEL_FIELDS}
+        fields["custom_fields"] = {**validate_custom_fields(session, given), **kept}
     if "tags" in fields:
         fields["tags"] = sorted({t.strip() for t in fields["tags"] or [] if t.strip()})
     for key, value in fields.items():
