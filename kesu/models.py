@@ -9,6 +9,7 @@ from kesu.intake.email import models as email_models
 from kesu.intake.social import models as social_models
 from kesu.notify import models as notify_models
 from kesu.routing import models as routing_models
+from kesu.search import models as search_models
 from kesu.sla import models as sla_models
 from kesu.tasks import models as tasks_models
 from kesu.taxonomy import models as taxonomy_models
@@ -26,6 +27,7 @@ __all__ = [
     "metadata",
     "notify_models",
     "routing_models",
+    "search_models",
     "sla_models",
     "social_models",
     "tasks_models",

@@ -31,6 +31,7 @@ from kesu.complaints.schemas import ComplaintCreate
 from kesu.config import Settings
 from kesu.errors import InvalidInput, KesuError, NotFound
 from kesu.intake import challenge
+from kesu.search import desk
 from kesu.taxonomy.service import active_form_fields, active_stages, category_tree
 from kesu.web import ratelimit
 from kesu.web.csrf import CheckedForm, text
@@ -81,6 +82,7 @@ FORM_FIELDS = (
     "severity",
     "channel",
     "form_key",
+    "call_summary",
 )
 
 
@@ -378,8 +380,9 @@ def create(
     channel = values["channel"] if values["channel"] in STAFF_CHANNELS else Channel.phone.value
     codes = [f.code for f in active_form_fields(session)]
     try:
+        summary = desk.check_call_summary(text(form, "call_summary", desk.MAX_SUMMARY + 1))
         data = complaint_from_form(form, channel, codes, staff=True)
-        complaint, _replayed = registration.create_complaint(
+        complaint, replayed = registration.create_complaint(
             session,
             clock,
             actor_for(user),
@@ -388,6 +391,8 @@ def create(
             idempotency_scope=f"form:{user.id}",
             prepared=registration.prepare(db, data),
         )
+        if summary and not replayed:
+            desk.record_call_summary(session, clock, actor_for(user), complaint, summary)
         session.commit()
     except KesuError as exc:
         session.rollback()
