@@ -13,6 +13,8 @@
   var asked = "";
   var controller = null;
 
+  function digitsOf(text) { return text.replace(/[^0-9]/g, ""); }
+
   function t(key) { return panel.getAttribute("data-t-" + key) || ""; }
 
   function el(tag, attrs, text) {
@@ -30,6 +32,11 @@
   }
 
   function fill(customer) {
+    // the number as the customer record has it, so the complaint links to that customer
+    if (customer.exact && customer.phone && customer.phone.indexOf("*") < 0) {
+      input.value = customer.phone;
+      asked = customer.phone.replace(/[^0-9]/g, "");
+    }
     var name = document.getElementById("f-name");
     if (name) name.value = customer.name || "";
     var email = document.getElementById("f-email");
@@ -101,7 +108,7 @@
       if (!response.ok) throw new Error(String(response.status));
       return response.json();
     }).then(function (data) {
-      if (data.phone === input.value.replace(/[^0-9]/g, "")) show(data);
+      if (data.phone === digitsOf(input.value)) show(data);
     }).catch(function (error) {
       if (error && error.name === "AbortError") return;
       asked = "";
