@@ -73,11 +73,11 @@ def lookup_by_phone(session: Session, user: User, phone: str, masked: bool) -> d
         customer = session.get(Customer, customer_id)
         if customer is None:  # pragma: no cover - merged away between the two reads
             continue
-        stmt = select(Complaint).where(Complaint.customer_id == customer_id)
+        theirs = select(Complaint).where(Complaint.customer_id == customer_id)
         if not everything:
-            stmt = stmt.where(scope_filter(user))
+            theirs = theirs.where(scope_filter(user))
         recent = list(
-            session.scalars(stmt.order_by(Complaint.id.desc()).limit(COMPLAINTS_SHOWN + 1))
+            session.scalars(theirs.order_by(Complaint.id.desc()).limit(COMPLAINTS_SHOWN + 1))
         )
         if not recent and not everything:
             continue  # a customer with nothing in the caller's scope is not shown

@@ -14,9 +14,7 @@ from sqlalchemy import Index
 
 from kesu.complaints.models import Complaint, Customer
 
-
-def _pattern(column: str) -> dict[str, dict[str, str]]:
-    return {"postgresql_ops": {column: "varchar_pattern_ops"}}
+PATTERN = "varchar_pattern_ops"
 
 
 # The contact snapshot each complaint keeps (what it said about the customer).
@@ -24,18 +22,23 @@ Index(
     "ix_complaints_contact_phone_id",
     Complaint.contact_phone,
     Complaint.id,
-    **_pattern("contact_phone"),
+    postgresql_ops={"contact_phone": PATTERN},
 )
 Index(
     "ix_complaints_contact_email_id",
     Complaint.contact_email,
     Complaint.id,
-    **_pattern("contact_email"),
+    postgresql_ops={"contact_email": PATTERN},
 )
 Index("ix_complaints_contact_name_id", Complaint.contact_name, Complaint.id)
 # Order numbers by prefix (the plain ix_complaints_order_no serves equality on PostgreSQL).
-Index("ix_complaints_order_no_id", Complaint.order_no, Complaint.id, **_pattern("order_no"))
+Index(
+    "ix_complaints_order_no_id",
+    Complaint.order_no,
+    Complaint.id,
+    postgresql_ops={"order_no": PATTERN},
+)
 # The customer record: the phone and email prefixes (PostgreSQL) and the name.
-Index("ix_customers_phone_prefix", Customer.phone, **_pattern("phone"))
-Index("ix_customers_email_prefix", Customer.email, **_pattern("email"))
+Index("ix_customers_phone_prefix", Customer.phone, postgresql_ops={"phone": PATTERN})
+Index("ix_customers_email_prefix", Customer.email, postgresql_ops={"email": PATTERN})
 Index("ix_customers_name", Customer.name)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Select, exists, or_, select, union
 from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -90,9 +90,9 @@ def _either(
     return [column == v if exact else starts_with(session, column, v) for v in values]
 
 
-def _matching_ids(session: Session, shape: Shape) -> Select[tuple[int]] | None:
+def _matching_ids(session: Session, shape: Shape) -> Select[Any] | None:
     """The ids of the complaints ``shape`` names, as one UNION of index look-ups."""
-    parts: list[Select[tuple[int]]] = []
+    parts: list[Select[Any]] = []
 
     def on_complaints(column: InstrumentedAttribute[str | None], exact: bool) -> None:
         for condition in _either(session, shape.values, column, exact):
