@@ -11,8 +11,8 @@ time for another value sampled from random complaints (so the page cache is not 
 as a manager (all complaints: one query per search) and as an agent (team, pool and own:
 three). ``phone9`` / ``phone7`` are prefixes of 9 and 7 digits: the demo numbers its customers'
 phones in sequence (``1X`` + the customer id), so a 7-digit prefix there matches about a seventh
-of all customers below 100,000: a worst case, not a typical one. Prints p50 / p95 / max in ms and the average number of rows found, plus the machine's
-load average before and after.
+of all customers below 100,000: a worst case, not a typical one. Prints p50 / p95 / max in
+ms and the average number of rows found, plus the machine's load average before and after.
 """
 
 from __future__ import annotations
