@@ -62,6 +62,13 @@ def shape_of(q: str) -> Shape:
     return Shape("text", (text,))
 
 
+def is_contact_search(q: str) -> bool:
+    """Whether ``q`` is looked up on the indexes (a number, email, phone or order number): its
+    matches are few, so a list reads them once with the whole scope as one condition instead
+    of once per scope branch."""
+    return shape_of(q).kind in ("number", "email", "phone", "order")
+
+
 def starts_with(
     session: Session, column: InstrumentedAttribute[str | None], prefix: str
 ) -> ColumnElement[bool]:
