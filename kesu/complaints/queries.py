@@ -116,7 +116,11 @@ def list_complaints(
     branches = (
         [true()] if own and not filters.team_queue else scope_branches(user, filters.team_queue)
     )
-    if filters.q and len(branches) > 1 and is_contact_search(filters.q):
+    if (
+        filters.q
+        and len(branches) > 1
+        and is_contact_search(session, filters.q, scope_filter(user))
+    ):
         branches = [or_(*branches)]  # a few index look-ups: one pass over their rows
     for branch in branches:
         query = stmt.where(branch).order_by(*order).limit(limit + 1)

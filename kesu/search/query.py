@@ -62,11 +62,22 @@ def shape_of(q: str) -> Shape:
     return Shape("text", (text,))
 
 
-def is_contact_search(q: str) -> bool:
-    """Whether ``q`` is looked up on the indexes (a number, email, phone or order number): its
-    matches are few, so a list reads them once with the whole scope as one condition instead
-    of once per scope branch."""
-    return shape_of(q).kind in ("number", "email", "phone", "order")
+def is_contact_search(session: Session, q: str, scope: ColumnElement[bool] | None) -> bool:
+    """Whether ``q`` is looked up on the indexes (a number, email, phone, order number or a
+    name somebody in scope has): its matches are few, so a list reads them once with the whole
+    scope as one condition instead of once per scope branch."""
+    shape = shape_of(q)
+    if shape.kind == "name":
+        return _is_a_name(session, shape, scope)
+    return shape.kind in ("number", "email", "phone", "order")
+
+
+def _is_a_name(session: Session, shape: Shape, scope: ColumnElement[bool] | None) -> bool:
+    """Whether somebody the caller may see has exactly this name (one probe of the indexes)."""
+    ids = _matching_ids(session, shape)
+    assert ids is not None
+    wanted = [Complaint.id.in_(ids), *([scope] if scope is not None else [])]
+    return bool(session.scalar(select(exists().where(*wanted))))
 
 
 def starts_with(
@@ -153,9 +164,6 @@ def search_condition(
     ids = _matching_ids(session, shape)
     if ids is None:
         return free_text(shape.values[0])
-    condition = Complaint.id.in_(ids)
-    if shape.kind == "name":
-        probe = select(exists().where(condition, *([scope] if scope is not None else [])))
-        if not session.scalar(probe):
-            return free_text(shape.values[0])
-    return condition
+    if shape.kind == "name" and not _is_a_name(session, shape, scope):
+        return free_text(shape.values[0])
+    return Complaint.id.in_(ids)
