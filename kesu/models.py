@@ -10,6 +10,7 @@ from kesu.intake.social import models as social_models
 from kesu.knowledge import models as knowledge_models
 from kesu.notify import models as notify_models
 from kesu.routing import models as routing_models
+from kesu.search import models as search_models
 from kesu.sla import models as sla_models
 from kesu.surveys import models as surveys_models
 from kesu.tasks import models as tasks_models
@@ -29,6 +30,7 @@ __all__ = [
     "metadata",
     "notify_models",
     "routing_models",
+    "search_models",
     "sla_models",
     "social_models",
     "surveys_models",

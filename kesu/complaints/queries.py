@@ -13,12 +13,13 @@ from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, 
 from sqlalchemy.orm import Session
 
 from kesu.accounts.models import Team, User
-from kesu.complaints.access import scope_branches
+from kesu.complaints.access import scope_branches, scope_filter
 from kesu.complaints.models import Complaint, ComplaintEvent, Stage
 from kesu.errors import InvalidInput
 from kesu.privacy.masking import mask_json
 from kesu.privacy.masking import mask_phone as mask_phone  # the workbench masks with it
 from kesu.privacy.service import contact_out, shown_text
+from kesu.search.query import is_contact_search, search_condition
 from kesu.taxonomy import cache as config_cache
 from kesu.web.i18n import gettext as _
 
@@ -115,6 +116,12 @@ def list_complaints(
     branches = (
         [true()] if own and not filters.team_queue else scope_branches(user, filters.team_queue)
     )
+    if (
+        filters.q
+        and len(branches) > 1
+        and is_contact_search(session, filters.q, scope_filter(user))
+    ):
+        branches = [or_(*branches)]  # a few index look-ups: one pass over their rows
     for branch in branches:
         query = stmt.where(branch).order_by(*order).limit(limit + 1)
         for row in session.scalars(query).unique():
@@ -216,18 +223,7 @@ def _apply_filters(
         alert = exists().where(SlaAlert.complaint_id == Complaint.id, SlaAlert.level >= 1)
         stmt = stmt.where(alert)
     if f.q:
-        text = f.q.strip()
-        if text.upper().startswith("TS") and "-" in text:
-            stmt = stmt.where(Complaint.number == text.upper())
-        else:
-            like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            stmt = stmt.where(
-                or_(
-                    Complaint.title.like(like, escape="\\"),
-                    Complaint.order_no == text,
-                    Complaint.content.like(like, escape="\\"),
-                )
-            )
+        stmt = stmt.where(search_condition(session, f.q, scope_filter(user)))
     return stmt
 
 

@@ -32,6 +32,7 @@ from kesu.complaints.schemas import ComplaintCreate
 from kesu.config import Settings
 from kesu.errors import InvalidInput, KesuError, NotFound
 from kesu.intake import challenge
+from kesu.search import desk
 from kesu.taxonomy.service import active_form_fields, active_stages, category_tree
 from kesu.web import public_url, ratelimit
 from kesu.web.csrf import CheckedForm, text
@@ -83,6 +84,7 @@ FORM_FIELDS = (
     "channel",
     "form_key",
     "files_visibility",
+    "call_summary",
 )
 
 
@@ -402,6 +404,7 @@ def create(
     try:
         if file_error:
             raise file_error
+        summary = desk.check_call_summary(text(form, "call_summary", desk.MAX_SUMMARY + 1))
         data = complaint_from_form(form, channel, codes, staff=True)
         complaint, replayed = registration.create_complaint(
             session,
@@ -422,6 +425,8 @@ def create(
                 source="staff",
                 uploaded_by=user,
             )
+        if summary and not replayed:
+            desk.record_call_summary(session, clock, actor_for(user), complaint, summary)
         session.commit()
     except KesuError as exc:
         session.rollback()

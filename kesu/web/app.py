@@ -134,6 +134,9 @@ def _include_automation(app: FastAPI) -> None:
 
     for router in (routing_api, sla_api, notify_api, tasks_api, similar_api, triage_api):
         app.include_router(router)
+    from kesu.search.api import router as lookup_api
+
+    app.include_router(lookup_api)  # /customers/lookup, before /customers/{id} (kesu.search)
     app.include_router(customers_api)  # customer records, their anonymisation (kesu.privacy)
 
 

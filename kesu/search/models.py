@@ -1,0 +1,44 @@
+"""The indexes behind contact search (migration 0013).
+
+Each column a search looks up gets a ``(column, id)`` index: an exact value is one range of
+the index already in id order (the list's order), a prefix is one range whose few rows are
+sorted. PostgreSQL compares strings by the database's collation, under which a range
+``>= p AND < p_next`` is not "starts with p" (``en_US`` ignores dashes and dots at first), so
+there the prefix is a ``LIKE 'p%'`` served by a ``varchar_pattern_ops`` index, which orders by
+bytes under any collation (SQLite's BINARY collation does that natively).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Index
+
+from kesu.complaints.models import Complaint, Customer
+
+PATTERN = "varchar_pattern_ops"
+
+
+# The contact snapshot each complaint keeps (what it said about the customer).
+Index(
+    "ix_complaints_contact_phone_id",
+    Complaint.contact_phone,
+    Complaint.id,
+    postgresql_ops={"contact_phone": PATTERN},
+)
+Index(
+    "ix_complaints_contact_email_id",
+    Complaint.contact_email,
+    Complaint.id,
+    postgresql_ops={"contact_email": PATTERN},
+)
+Index("ix_complaints_contact_name_id", Complaint.contact_name, Complaint.id)
+# Order numbers by prefix (the plain ix_complaints_order_no serves equality on PostgreSQL).
+Index(
+    "ix_complaints_order_no_id",
+    Complaint.order_no,
+    Complaint.id,
+    postgresql_ops={"order_no": PATTERN},
+)
+# The customer record: the phone and email prefixes (PostgreSQL) and the name.
+Index("ix_customers_phone_prefix", Customer.phone, postgresql_ops={"phone": PATTERN})
+Index("ix_customers_email_prefix", Customer.email, postgresql_ops={"email": PATTERN})
+Index("ix_customers_name", Customer.name)
