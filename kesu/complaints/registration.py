@@ -30,6 +30,7 @@ from kesu.taxonomy.enums import SEVERITY_RANK, Severity
 from kesu.taxonomy.service import active_stages, resolve_category, validate_custom_fields
 from kesu.web.i18n import gettext as _
 
+
 def request_fingerprint(payload: ComplaintCreate) -> str:
     raw = json.dumps(payload.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(raw.encode()).hexdigest()

@@ -257,13 +257,14 @@ def _same_matter(session: Session, recent: Any, complaint: Complaint) -> Match |
 def repeat_rate(
     session: Session, since: datetime, until: datetime, channel: str | None = None
 ) -> dict[str, Any]:
-    """Complaints received in ``[since, until)``, how many were repeats, and the share."""
+    """Complaints received in ``[since, until]`` (merged ones left out), how many were
+    repeats, and the share (``None`` without complaints). A range on ``received_at``."""
     query = select(
         func.count(),
         func.count(Complaint.repeat_of_id),
     ).where(
         Complaint.received_at >= since,
-        Complaint.received_at < until,
+        Complaint.received_at <= until,
         Complaint.merged_into_id.is_(None),
     )
     if channel:
