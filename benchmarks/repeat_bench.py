@@ -145,7 +145,9 @@ def tune(args: argparse.Namespace) -> None:
     pairs = [gen.pair(kind) for kind in TEXT_KINDS for _ in range(args.per_kind)]
     scored = [
         (
-            similarity(features(complaint_text("", p.first)), features(complaint_text("", p.second))),
+            similarity(
+                features(complaint_text("", p.first)), features(complaint_text("", p.second))
+            ),
             p,
         )
         for p in pairs
@@ -168,8 +170,10 @@ def tune(args: argparse.Namespace) -> None:
         by_kind[p.kind].append(s)
     for kind, values in by_kind.items():
         values.sort()
-        print(f"  {kind:28s} median {values[len(values) // 2]:.2f} min {values[0]:.2f} "
-              f"max {values[-1]:.2f}")
+        print(
+            f"  {kind:28s} median {values[len(values) // 2]:.2f} min {values[0]:.2f} "
+            f"max {values[-1]:.2f}"
+        )
 
 
 def heldout(args: argparse.Namespace) -> None:
@@ -255,8 +259,10 @@ def heldout(args: argparse.Namespace) -> None:
         r = outcome[kind]
         label = "repeat" if E2E_KINDS[kind] else "not a repeat"
         share = (r[0] / (r[0] + r[2])) if E2E_KINDS[kind] else (r[3] / (r[1] + r[3]))
-        print(f"  {kind:28s} ({label:12s}) correct {share:.3f}  tp {r[0]} fp {r[1]} fn {r[2]} "
-              f"tn {r[3]}")
+        print(
+            f"  {kind:28s} ({label:12s}) correct {share:.3f}  tp {r[0]} fp {r[1]} fn {r[2]} "
+            f"tn {r[3]}"
+        )
     print(f"  {2 * len(pairs)} registrations in {elapsed:.1f} s")
 
 
