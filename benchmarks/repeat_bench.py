@@ -13,6 +13,11 @@ run time, never stored). Two sets that share nothing but the generator:
 
     PYTHONPATH=$PWD .venv/bin/python benchmarks/repeat_bench.py tune
     PYTHONPATH=$PWD .venv/bin/python benchmarks/repeat_bench.py heldout [--per-kind 60]
+    PYTHONPATH=$PWD .venv/bin/python benchmarks/repeat_bench.py indexcost [--per-kind 200]
+
+``indexcost``: the write cost of migration 0014's two indexes on ``complaints``: the same
+registrations into two SQLite databases, one with and one without them, interleaved in
+rounds of 20 (milliseconds per registration, median over rounds).
 """
 
 from __future__ import annotations
@@ -266,15 +271,68 @@ def heldout(args: argparse.Namespace) -> None:
     print(f"  {2 * len(pairs)} registrations in {elapsed:.1f} s")
 
 
+def indexcost(args: argparse.Namespace) -> None:
+    import statistics
+
+    from sqlalchemy import text
+
+    from kesu.accounts import service as accounts
+    from kesu.clock import FrozenClock
+    from kesu.complaints import registration
+    from kesu.complaints.schemas import ComplaintCreate
+    from kesu.db import Database
+    from kesu.migrate import upgrade
+
+    gen = Generator(HELDOUT_SEED, topic_split("heldout"), [])
+    clock = FrozenClock(datetime(2026, 6, 1, 2, 0, tzinfo=UTC))
+    with tempfile.TemporaryDirectory() as tmp:
+        dbs = {}
+        for name in ("with", "without"):
+            db = Database(f"sqlite:///{Path(tmp) / name}.db")
+            upgrade(db, clock)
+            if name == "without":
+                with db.session() as session:
+                    session.execute(text("DROP INDEX ix_complaints_customer_received"))
+                    session.execute(text("DROP INDEX ix_complaints_channel_created"))
+            dbs[name] = db
+        times: dict[str, list[float]] = {"with": [], "without": []}
+        for round_ in range(args.per_kind // 20):
+            texts = [gen.text(gen.rng.choice(gen.topics), "保温杯")[0] for _ in range(20)]
+            for name, db in dbs.items():
+                started = time.perf_counter()
+                for i, content in enumerate(texts):
+                    clock.advance(timedelta(minutes=1))
+                    data = ComplaintCreate.model_validate(
+                        {
+                            "channel": "phone",
+                            "content": content,
+                            "customer": {"name": "客户", "phone": f"139{round_:04d}{i:04d}"},
+                        }
+                    )
+                    with db.session() as session:
+                        registration.create_complaint(session, clock, accounts.SYSTEM, data)
+                times[name].append((time.perf_counter() - started) / 20 * 1000)
+        for name, values in times.items():
+            print(
+                f"  {name:8s} indexes: {statistics.median(values):.2f} ms per registration "
+                f"(median of {len(values)} rounds of 20)"
+            )
+        for db in dbs.values():
+            db.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("part", choices=["tune", "heldout"])
+    parser.add_argument("part", choices=["tune", "heldout", "indexcost"])
     parser.add_argument("--per-kind", type=int, default=0, help="pairs per kind")
     parser.add_argument("--no-reviews", action="store_true", help="no review sentences as noise")
     args = parser.parse_args()
     if args.part == "tune":
         args.per_kind = args.per_kind or 150
         tune(args)
+    elif args.part == "indexcost":
+        args.per_kind = args.per_kind or 200
+        indexcost(args)
     else:
         args.per_kind = args.per_kind or 60
         heldout(args)

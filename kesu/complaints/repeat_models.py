@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index
+from sqlalchemy import Float, ForeignKey, Index
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kesu.complaints.models import Complaint
@@ -21,7 +21,7 @@ class RepeatSettings(Base):
     window_days: Mapped[int]
     # Cosine similarity of the two texts (jieba words + character bigrams) at or above which a
     # complaint counts as the same matter.
-    threshold: Mapped[float]
+    threshold: Mapped[float] = mapped_column(Float)
     updated_at: Mapped[datetime]
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
