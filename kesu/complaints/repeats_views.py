@@ -17,7 +17,15 @@ from kesu.complaints.access import require
 from kesu.complaints.enums import Channel
 from kesu.errors import InvalidInput, KesuError
 from kesu.web.csrf import CheckedForm, text
-from kesu.web.deps import ClockDep, DatabaseDep, ReadSession, UserR, UserW, actor_for
+from kesu.web.deps import (
+    ClockDep,
+    DatabaseDep,
+    ReadSession,
+    UserR,
+    UserW,
+    WriteSession,
+    actor_for,
+)
 from kesu.web.i18n import gettext as _
 from kesu.web.i18n import locale_dependency
 from kesu.web.templating import flash, redirect, render
@@ -86,18 +94,16 @@ def repeats_page(request: Request, session: ReadSession, user: AdminR, clock: Cl
     "/admin/repeats", include_in_schema=False, dependencies=[*PAGE, PageNeedsW(Permission.admin)]
 )
 def save_page(
-    request: Request, form: CheckedForm, db: DatabaseDep, clock: ClockDep, user: AdminW
+    request: Request, form: CheckedForm, session: WriteSession, clock: ClockDep, user: AdminW
 ) -> Response:
     try:
         window = _number(text(form, "window_days", 10), "window_days", int)
         threshold = _number(text(form, "threshold", 10), "threshold", float)
-        with db.session() as session:
-            repeats.save(
-                session, clock, actor_for(user), window_days=int(window), threshold=threshold
-            )
-            session.commit()
+        repeats.save(session, clock, actor_for(user), window_days=int(window), threshold=threshold)
+        session.commit()
         flash(request, _("已保存"))
     except KesuError as exc:
+        session.rollback()
         flash(request, str(exc), "error")
     return redirect("/admin/repeats")
 

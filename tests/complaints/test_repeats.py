@@ -8,9 +8,9 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from kesu.complaints import repeats
+from kesu.complaints import repeat_demo, repeats
 from kesu.complaints.models import ComplaintEvent
-from tests.web.conftest import HTML, login
+from tests.web.conftest import HTML, login, post_form
 
 PHONE = "13900000001"
 
@@ -146,3 +146,37 @@ def test_similarity_basics():
     assert repeats.similarity(a, repeats.features(OTHER_TOPIC)) < repeats.DEFAULT_THRESHOLD
     assert repeats.similarity(a, repeats.features(AGAIN)) >= repeats.DEFAULT_THRESHOLD
     assert repeats.similarity({}, a) == 0.0
+
+
+def test_admin_page_saves_the_window(app, make_user, client, admin):
+    make_user("boss", "admin", None)
+    make_user("agentx", "agent", "service")
+    with TestClient(app, headers=HTML) as browser:
+        assert login(browser, "agentx").status_code == 303
+        assert browser.get("/admin/repeats").status_code == 403
+    with TestClient(app, headers=HTML) as browser:
+        assert login(browser, "boss").status_code == 303
+        page = browser.get("/admin/repeats")
+        assert page.status_code == 200 and 'name="window_days"' in page.text
+        assert 'href="/admin/repeats"' in page.text  # in the admin tabs
+        ok = post_form(
+            browser, "/admin/repeats", "/admin/repeats", {"window_days": "7", "threshold": "0.3"}
+        )
+        assert ok.status_code == 200 and "已保存" in ok.text
+        bad = post_form(
+            browser, "/admin/repeats", "/admin/repeats", {"window_days": "七", "threshold": "0.3"}
+        )
+        assert bad.status_code == 200 and "请输入数字" in bad.text
+        nan = post_form(
+            browser, "/admin/repeats", "/admin/repeats", {"window_days": "7", "threshold": "nan"}
+        )
+        assert "相似度阈值须在 0.05 到 1 之间" in nan.text
+    saved = client.get("/api/v1/repeats/settings", headers=admin).json()
+    assert saved["window_days"] == 7 and saved["threshold"] == 0.3
+
+
+def test_demo_repeats_are_linked(db, clock):
+    with db.session() as session:
+        made = repeat_demo.make(session, clock)
+        session.flush()
+        assert [c.repeat_of_id is not None for c in made] == [True, True, True]
