@@ -261,6 +261,12 @@ def heldout(args: argparse.Namespace) -> None:
     fn = sum(r[2] for r in outcome.values())
     precision, recall, f1 = scores(tp, fp, fn)
     print(f"  overall: P {precision:.3f} R {recall:.3f} F1 {f1:.3f} (tp {tp} fp {fp} fn {fn})")
+    text = [outcome[kind] for kind in TEXT_KINDS]
+    t_tp, t_fp, t_fn = (sum(r[i] for r in text) for i in range(3))
+    t_p, t_r, t_f1 = scores(t_tp, t_fp, t_fn)
+    print(
+        f"  text kinds only: P {t_p:.3f} R {t_r:.3f} F1 {t_f1:.3f} (tp {t_tp} fp {t_fp} fn {t_fn})"
+    )
     for kind in E2E_KINDS:
         r = outcome[kind]
         label = "repeat" if E2E_KINDS[kind] else "not a repeat"
