@@ -16,6 +16,7 @@ from kesu.complaints.numbering import LOCAL_TZ
 from kesu.notify.models import OutboxMessage
 
 FAILURE_CAP = 10_000
+CUSTOMER_EVENTS = "customer."  # kesu.notify.customer.PREFIX
 
 
 @dataclass(frozen=True)
@@ -72,16 +73,16 @@ def channel_totals(session: Session, now: datetime) -> list[ChannelHealth]:
 
 
 def customer_outbox_failures(session: Session, now: datetime) -> dict[str, dict[str, int]]:
-    """Messages to customers (outbox rows with neither a staff user nor an endpoint) that
-    gave up, by outgoing channel: all of them and today's. Read on the partial index of
-    failed rows, capped at ``FAILURE_CAP`` per count."""
+    """Messages to customers (outbox rows whose event is ``customer.…``, kesu.notify.customer;
+    an SMS one carries the gateway's endpoint) that gave up, by outgoing channel: all of them
+    and today's. Read on the partial index of failed rows, the newest ``FAILURE_CAP``."""
     start = day_start(now)
     failed = (
         select(OutboxMessage.channel, OutboxMessage.created_at)
         .where(
             OutboxMessage.status == "failed",
             OutboxMessage.user_id.is_(None),
-            OutboxMessage.endpoint_id.is_(None),
+            OutboxMessage.event.startswith(CUSTOMER_EVENTS, autoescape=True),
         )
         .order_by(OutboxMessage.id.desc())
         .limit(FAILURE_CAP)

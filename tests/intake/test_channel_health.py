@@ -46,14 +46,14 @@ def test_counts_today_move_with_the_clock(client, agent, admin, clock):
 
 def test_failed_customer_messages_are_counted(client, admin, db, clock):
     with db.session() as session:
-        for index, (channel, user_id) in enumerate((("email", None), ("sms", None))):
+        cases = (("email", "customer.ack"), ("sms", "customer.message"), ("email", "breach"))
+        for index, (channel, event) in enumerate(cases):
             session.add(
                 OutboxMessage(
                     dedup_key=f"customer-test-{index}",
                     channel=channel,
-                    user_id=user_id,
                     recipient="c@example.com",
-                    event="customer.ack",
+                    event=event,
                     title="t",
                     status="failed",
                     attempts=5,
