@@ -110,6 +110,9 @@ class Settings(BaseSettings):
     # Intake: a complaint's received_at may lie at most this many days in the past (older
     # history is imported, not registered).
     received_at_max_age_days: int = 365
+    # 重复投诉: a complaint by the same customer with a similar text within this many days of
+    # an earlier one is linked to it. The default until an admin saves /admin/repeats.
+    repeat_window_days: int = Field(default=30, ge=1, le=365)
     # Public pages (the complaint form, the tracking page): requests per client address and
     # per form session, "N/period" rules joined by ";" (period: second, minute, hour, day).
     # Counted in memory per process: with P processes a client gets up to P times the limit.

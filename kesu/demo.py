@@ -21,7 +21,7 @@ from kesu.accounts import service as accounts
 from kesu.accounts.models import Team, User
 from kesu.bulk import insert_rows
 from kesu.clock import Clock
-from kesu.complaints import registration
+from kesu.complaints import registration, repeat_demo
 from kesu.complaints.models import (
     Complaint,
     ComplaintSequence,
@@ -416,6 +416,7 @@ def bring_to_life(db: Database, clock: Clock, settings: Any) -> dict[str, int]:
             _live_complaint(session, clock, SPIKE_TEXT, clock.now(), SPIKE_CATEGORY)
             for _ in range(6)
         ]
+        repeat_demo.make(session, clock)  # customers who complain again: 重复投诉
         for complaint, (team_code, title) in zip(live[1:], SUBTASKS, strict=False):
             team = session.scalar(select(Team).where(Team.code == team_code))
             create_task(

@@ -3,6 +3,7 @@
 from kesu.accounts import models as accounts_models
 from kesu.attachments import models as attachments_models
 from kesu.complaints import models as complaints_models
+from kesu.complaints import repeat_models
 from kesu.db import Base
 from kesu.incidents import models as incidents_models
 from kesu.intake.email import models as email_models
@@ -29,6 +30,7 @@ __all__ = [
     "knowledge_models",
     "metadata",
     "notify_models",
+    "repeat_models",
     "routing_models",
     "search_models",
     "sla_models",

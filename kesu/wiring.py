@@ -11,7 +11,7 @@ from __future__ import annotations
 
 def install() -> None:
     """Subscribes each domain's listeners to ``kesu.complaints.events``."""
-    from kesu.complaints import events
+    from kesu.complaints import events, repeats
     from kesu.notify import customer as customer_notify
     from kesu.notify import listeners as notify_listeners
     from kesu.routing import engine as routing_engine
@@ -20,6 +20,7 @@ def install() -> None:
     from kesu.triage import similar
 
     events.subscribe_preparer(triage_service.prepare)
+    events.subscribe_preparer(repeats.prepare)  # the text compared for 重复投诉
     events.subscribe(triage_service.on_event)
     events.subscribe(routing_engine.on_event)
     events.subscribe(sla_service.on_event)

@@ -291,6 +291,7 @@ def to_out(
         "due_at": c.due_at,
         "overdue": bool(c.is_open and c.due_at is not None and c.due_at < now),
         "repeat_of": c.repeat_of_id,
+        "is_repeat": c.repeat_of_id is not None,
         "merged_into": c.merged_into_id,
         "reopen_count": c.reopen_count,
         "version": c.version,

@@ -17,10 +17,11 @@ from sqlalchemy.orm import Session
 
 from kesu.accounts.service import Actor
 from kesu.clock import Clock
-from kesu.complaints import events, timeline
+from kesu.complaints import events, repeats, timeline
 from kesu.complaints.enums import EventKind
 from kesu.complaints.models import Complaint, Customer, IdempotencyKey, Stage
 from kesu.complaints.numbering import next_number
+from kesu.complaints.repeats import Match
 from kesu.complaints.schemas import ComplaintCreate, CustomerIn
 from kesu.config import get_settings
 from kesu.db import Database
@@ -28,8 +29,6 @@ from kesu.errors import Conflict, InvalidInput
 from kesu.taxonomy.enums import SEVERITY_RANK, Severity
 from kesu.taxonomy.service import active_stages, resolve_category, validate_custom_fields
 from kesu.web.i18n import gettext as _
-
-REPEAT_WINDOW = timedelta(days=30)
 
 
 def request_fingerprint(payload: ComplaintCreate) -> str:
@@ -112,7 +111,11 @@ def create_complaint(
         version=1,
         reopen_count=0,
     )
-    earlier = _earlier_on_same_matter(session, complaint) if customer.id is not None else None
+    # 重复投诉 (kesu.complaints.repeats): linked before the "created" event, so the routing
+    # rules' ``repeat`` condition sees it.
+    match = repeats.find_earlier(session, complaint, data.customer)
+    if match is not None:
+        complaint.repeat_of = match.earlier
     session.add(complaint)
     timeline.record(
         session,
@@ -125,8 +128,8 @@ def create_complaint(
         data={"channel": complaint.channel, "number": complaint.number},
         audit={"number": complaint.number, "channel": complaint.channel},
     )
-    if earlier is not None:
-        _link_repeat(session, clock, complaint, earlier)
+    if match is not None:
+        _link_repeat(session, clock, complaint, match)
     if idempotency_key:
         _remember(session, idempotency_scope, idempotency_key, fingerprint, complaint, now)
     return complaint, False
@@ -224,29 +227,11 @@ def find_or_create_customer(session: Session, clock: Clock, data: CustomerIn) ->
     return customer
 
 
-def _earlier_on_same_matter(session: Session, complaint: Complaint) -> Complaint | None:
-    """重复投诉: the same customer about the same order or product within 30 days."""
-    if complaint.order_no:
-        matter = Complaint.order_no == complaint.order_no
-    elif complaint.product:
-        matter = Complaint.product == complaint.product
-    else:
-        return None
-    return session.scalar(
-        select(Complaint)
-        .where(
-            Complaint.customer_id == complaint.customer.id,
-            Complaint.received_at >= complaint.received_at - REPEAT_WINDOW,
-            Complaint.merged_into_id.is_(None),
-            matter,
-        )
-        .order_by(Complaint.id)
-        .limit(1)
-    )
-
-
-def _link_repeat(session: Session, clock: Clock, complaint: Complaint, earlier: Complaint) -> None:
-    complaint.repeat_of = earlier
+def _link_repeat(session: Session, clock: Clock, complaint: Complaint, match: Match) -> None:
+    earlier = match.earlier
+    data: dict[str, Any] = {"repeat_of": earlier.number, "reason": match.reason}
+    if match.similarity is not None:
+        data["similarity"] = match.similarity
     timeline.record(
         session,
         clock,
@@ -254,6 +239,6 @@ def _link_repeat(session: Session, clock: Clock, complaint: Complaint, earlier: 
         complaint,
         EventKind.repeat_detected,
         body=f"重复投诉，关联 {earlier.number}",
-        data={"repeat_of": earlier.number},
-        audit={"repeat_of": earlier.number},
+        data=data,
+        audit=data,
     )

@@ -177,6 +177,8 @@ class ComplaintOut(BaseModel):
     due_at: datetime | None
     overdue: bool
     repeat_of: int | None
+    # 重复投诉: linked to an earlier complaint of the same customer (kesu.complaints.repeats).
+    is_repeat: bool
     merged_into: int | None
     reopen_count: int
     version: int = Field(ge=0, le=2**31 - 1)

@@ -181,11 +181,12 @@ def content_words(
     *,
     segmenter: Segmenter | None = None,
     stopwords: frozenset[str] | None = None,
+    hmm: bool = True,
 ) -> list[str]:
     """Tokens worth indexing: no stop words, no punctuation, no single characters."""
     segmenter = segmenter or get_segmenter()
     stop = load_stopwords() if stopwords is None else stopwords
-    tokens = segmenter.cut(normalize(text))
+    tokens = segmenter.cut(normalize(text), hmm=hmm)
     return [t for t in tokens if len(t) >= 2 and t not in stop and _KEYWORD_SHAPE.search(t)]
 
 

@@ -29,6 +29,7 @@ def routers() -> list[APIRouter]:
     from kesu.accounts import user_admin_views as user_admin
     from kesu.accounts import views as accounts
     from kesu.attachments import views as attachments
+    from kesu.complaints import repeats_views
     from kesu.complaints import views as complaints
     from kesu.customers import views as customers
     from kesu.incidents import views as incidents
@@ -52,6 +53,7 @@ def routers() -> list[APIRouter]:
     return [
         intake.router,
         complaints.router,
+        repeats_views.router,  # its /admin/repeats page and /api/v1/repeats routes
         customers.router,
         workbench.router,
         accounts.router,
