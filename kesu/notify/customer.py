@@ -35,6 +35,7 @@ from kesu.complaints.models import Complaint, ComplaintEvent, Customer, Stage
 from kesu.notify import customer_texts
 from kesu.notify.models import OutboxMessage
 from kesu.notify.service import _Rows, endpoints
+from kesu.taxonomy.service import active_stages
 from kesu.web import public_url
 from kesu.web.i18n import translations
 
@@ -62,6 +63,8 @@ def on_event(session: Session, clock: Clock, complaint: Complaint, event: Compla
         return
     if what != "ack" and customer.notify_opt_out_at is not None:
         return
+    if route(session, complaint) is None:
+        return  # no phone with a gateway, no email: nobody to tell (and nothing to flush)
     if complaint.id is None or (what != "ack" and event.id is None):
         session.flush()  # the outbox row names the complaint; the dedup key the event
     key = f"cust:{complaint.id}:ack" if what == "ack" else f"cust:{complaint.id}:e{event.id}"
@@ -83,10 +86,15 @@ def _what(
     outputs = data.get("outputs") or {}
     if outputs.get("result"):
         return "result", {"result": str(outputs["result"])}
-    target = session.get(Stage, str(data.get("to", "")))
+    target = _stage(session, str(data.get("to", "")))
     if target is not None and target.category == StageCategory.waiting:
         return "confirm", {"solution": str(complaint.outputs.get("solution") or "")}
     return None
+
+
+def _stage(session: Session, code: str) -> Stage | None:
+    """From the per-process stage cache (kesu.taxonomy), not a query per message."""
+    return next((s for s in active_stages(session) if s.code == code), None)
 
 
 def route(session: Session, complaint: Complaint) -> Route | None:
@@ -107,7 +115,7 @@ def values(
 ) -> dict[str, str]:
     base = public_url.base_url(session)
     link = public_url.tracking_link(base, complaint.tracking_token)
-    stage = session.get(Stage, complaint.stage)
+    stage = _stage(session, complaint.stage)
     stage_name = stage.public_name or stage.name if stage is not None else ""
     if locale == "en" and stage_name:
         stage_name = translations("en").gettext(stage_name)
@@ -145,7 +153,7 @@ def enqueue(
         "customer": True,
         "locale": locale,
     }
-    if target.channel == "email":
+    if target.channel == "email" and what != "ack":
         data["in_reply_to"] = _previous_mail(session, complaint)
     rows = _Rows()
     rows.outbox.append(

@@ -22,6 +22,7 @@ from kesu.accounts.service import Actor
 from kesu.clock import Clock
 from kesu.errors import InvalidInput, NotFound
 from kesu.notify.models import CustomerTemplate
+from kesu.taxonomy import cache as config_cache
 from kesu.web.i18n import gettext as _
 
 LOCALES = ("zh_CN", "en")
@@ -72,12 +73,21 @@ def default(event: str, locale: str) -> Template:
 
 
 def get(session: Session, event: str, locale: str) -> Template:
-    """The template in force: the admin's, else the default."""
+    """The template in force: the admin's, else the default (admins' rows are cached per
+    process for a few seconds, cleared at once by edits in this process)."""
     check_key(event, locale)
-    row = session.get(CustomerTemplate, (event, locale))
-    if row is None:
-        return default(event, locale)
-    return Template(event, locale, row.title, row.body, row.sms, custom=True)
+    found = _overrides(session).get((event, locale))
+    return found if found is not None else default(event, locale)
+
+
+def _overrides(session: Session) -> dict[tuple[str, str], Template]:
+    def load() -> dict[tuple[str, str], Template]:
+        return {
+            (r.event, r.locale): Template(r.event, r.locale, r.title, r.body, r.sms, custom=True)
+            for r in session.scalars(select(CustomerTemplate))
+        }
+
+    return config_cache.cached(session, "customer_templates", load)
 
 
 def all_templates(session: Session) -> list[Template]:
@@ -137,6 +147,8 @@ def save(
             setattr(row, part, value)
     row.updated_at = clock.now()
     row.updated_by = actor.label[:128]
+    session.flush()
+    config_cache.clear()
     record_audit(
         session,
         clock,
@@ -146,7 +158,7 @@ def save(
         f"{event}.{locale}",
         {"before": before, "after": clean},
     )
-    return get(session, event, locale)
+    return Template(event, locale, row.title, row.body, row.sms, custom=True)
 
 
 def reset(session: Session, clock: Clock, actor: Actor, event: str, locale: str) -> Template:
@@ -156,6 +168,8 @@ def reset(session: Session, clock: Clock, actor: Actor, event: str, locale: str)
     if row is not None:
         before = {p: getattr(row, p) for p in PARTS}
         session.delete(row)
+        session.flush()
+        config_cache.clear()
         record_audit(
             session,
             clock,

@@ -127,11 +127,15 @@ def current_origin() -> Origin | None:
 
 
 def stored(session: Session) -> str:
-    """The last public address remembered for the workers, or ''."""
+    """The last public address remembered for the workers, or '' (cached per process for a
+    few seconds like other configuration, cleared by ``remember`` in this process)."""
     from kesu.notify.models import SiteValue
+    from kesu.taxonomy import cache as config_cache
 
-    value = session.scalar(select(SiteValue.value).where(SiteValue.key == KEY))
-    return value or ""
+    def load() -> str:
+        return session.scalar(select(SiteValue.value).where(SiteValue.key == KEY)) or ""
+
+    return config_cache.cached(session, "public_url", load)
 
 
 def base_url(session: Session | None = None, settings: Settings | None = None) -> str:
@@ -164,6 +168,9 @@ def remember(session: Session, now: datetime) -> None:
     session.info[_REMEMBERED] = origin.url
     if stored(session) == origin.url:
         return
+    from kesu.taxonomy import cache as config_cache
+
+    config_cache.clear()
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     table = cast(Table, SiteValue.__table__)
     stmt = dialect.insert(table).values(key=KEY, value=origin.url[:512], updated_at=now)
