@@ -87,12 +87,12 @@ def features(text: str) -> Features:
 
 
 def similarity(a: Features, b: Features) -> float:
-    """Cosine similarity of two feature counts, 0 … 1."""
+    """Cosine similarity of two weighted feature sets, 0 … 1."""
     if not a or not b:
         return 0.0
     if len(a) > len(b):
         a, b = b, a
-    dot = sum(count * b.get(gram, 0) for gram, count in a.items())
+    dot = sum(weight * b.get(word, 0.0) for word, weight in a.items())
     if not dot:
         return 0.0
     norm = math.sqrt(sum(v * v for v in a.values())) * math.sqrt(sum(v * v for v in b.values()))
@@ -109,7 +109,8 @@ def complaint_text(title: str, content: str) -> str:
 
 def prepare(db: Any, title: str, content: str) -> tuple[str, Any]:
     """An ``events.Preparer``: the new complaint's features, before the write transaction."""
-    return PREPARED_KEY, (complaint_text(title, content), features(complaint_text(title, content)))
+    text = complaint_text(title, content)
+    return PREPARED_KEY, (text, features(text))
 
 
 def _features_of_new(session: Session, complaint: Complaint) -> Features:
