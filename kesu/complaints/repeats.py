@@ -9,10 +9,13 @@ create_complaint``):
    content words, IDF-weighted, ``features``) at or above the threshold. A
    pair whose order numbers are both given and differ is two matters, however alike.
 
-"The same customer" is the customer record the new complaint links to *and* every other
-customer record with its phone, email or external id (a person who wrote once by email and
-once by phone may have two records until staff merge them). Cheap inside the write lock: at
-most ``MAX_CUSTOMERS`` records, then at most ``MAX_CANDIDATES`` of their complaints received in
+"The same customer" is the customer record the new complaint links to, every other customer
+record with its phone, email or external id (a person who wrote once by email and once by
+phone may have two records until staff merge them), and the records of the latest complaints
+whose contact snapshot has its phone or email (a record staff edited since). Cheap inside the
+write lock: the snapshot look-ups read at most ``SNAPSHOT_ROWS`` entries of the search
+indexes ``(contact_phone, id)`` / ``(contact_email, id)`` (migration 0013), at most
+``MAX_CUSTOMERS`` records, then at most ``MAX_CANDIDATES`` of their complaints received in
 the window (index ``(customer_id, received_at)``), each compared on its first ``TEXT_LIMIT``
 characters (10 long texts: tens of ms; the usual one or two short ones: 1-2 ms); the new
 text's features can be computed before the transaction (``prepare``, an ``events.Preparer``).
@@ -49,6 +52,7 @@ from kesu.web.i18n import gettext as _
 DEFAULT_THRESHOLD = 0.22
 MAX_CUSTOMERS = 10
 MAX_CANDIDATES = 10
+SNAPSHOT_ROWS = 20
 TEXT_LIMIT = 500
 MIN_WINDOW_DAYS, MAX_WINDOW_DAYS = 1, 365
 PREPARED_KEY = "repeats.features"
@@ -87,12 +91,12 @@ def features(text: str) -> Features:
 
 
 def similarity(a: Features, b: Features) -> float:
-    """Cosine similarity of two feature counts, 0 … 1."""
+    """Cosine similarity of two weighted feature sets, 0 … 1."""
     if not a or not b:
         return 0.0
     if len(a) > len(b):
         a, b = b, a
-    dot = sum(count * b.get(gram, 0) for gram, count in a.items())
+    dot = sum(weight * b.get(word, 0.0) for word, weight in a.items())
     if not dot:
         return 0.0
     norm = math.sqrt(sum(v * v for v in a.values())) * math.sqrt(sum(v * v for v in b.values()))
@@ -109,7 +113,8 @@ def complaint_text(title: str, content: str) -> str:
 
 def prepare(db: Any, title: str, content: str) -> tuple[str, Any]:
     """An ``events.Preparer``: the new complaint's features, before the write transaction."""
-    return PREPARED_KEY, (complaint_text(title, content), features(complaint_text(title, content)))
+    text = complaint_text(title, content)
+    return PREPARED_KEY, (text, features(text))
 
 
 def _features_of_new(session: Session, complaint: Complaint) -> Features:
@@ -186,34 +191,45 @@ def config_out(config: RepeatConfig) -> dict[str, Any]:
 
 
 def _customer_ids(session: Session, customer: Customer, given: CustomerIn) -> list[int]:
-    """The linked record and the other records with one of the given identifiers."""
-    ids = [customer.id]
+    """The linked record, the other records with one of the given identifiers, and the
+    records of recent complaints whose contact snapshot has the given phone or email (a
+    record staff since edited, or one made before another identifier was known)."""
+    ids = [customer.id] if customer.id is not None else []  # None: a new record
     keys = [
         (Customer.external_id, given.external_id),
         (Customer.phone, given.phone),
         (Customer.email, given.email),
     ]
     wanted = [column == value for column, value in keys if value]
-    if wanted:
+    if customer.id is not None and wanted:  # a new record: registration found no such record
         others = session.scalars(
             select(Customer.id).where(or_(*wanted)).order_by(Customer.id).limit(MAX_CUSTOMERS)
         )
         ids += [i for i in others if i not in ids]
+    # Each a range of at most SNAPSHOT_ROWS on the search indexes (contact_phone | email, id).
+    for column, value in (
+        (Complaint.contact_phone, given.phone),
+        (Complaint.contact_email, given.email),
+    ):
+        if value and len(ids) < MAX_CUSTOMERS:
+            found = session.scalars(
+                select(Complaint.customer_id)
+                .where(column == value)
+                .order_by(Complaint.id.desc())
+                .limit(SNAPSHOT_ROWS)
+            )
+            ids += [i for i in dict.fromkeys(found) if i not in ids]
     return ids[:MAX_CUSTOMERS]
 
 
 def find_earlier(session: Session, complaint: Complaint, given: CustomerIn) -> Match | None:
     """The earlier complaint this one repeats, if any (the complaint is not yet flushed)."""
-    if complaint.customer.id is None:
-        # A new record: no other record has any of its identifiers (registration would have
-        # linked to it), so it has no history.
-        return None
     with session.no_autoflush:  # registration writes everything in one flush at commit
-        return _find(session, complaint, given)
+        customer_ids = _customer_ids(session, complaint.customer, given)
+        return _find(session, complaint, customer_ids) if customer_ids else None
 
 
-def _find(session: Session, complaint: Complaint, given: CustomerIn) -> Match | None:
-    customer_ids = _customer_ids(session, complaint.customer, given)
+def _find(session: Session, complaint: Complaint, customer_ids: list[int]) -> Match | None:
     config = current(session)
     since = complaint.received_at - timedelta(days=config.window_days)
     recent = (

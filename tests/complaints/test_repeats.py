@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from kesu.complaints import repeat_demo, repeats
-from kesu.complaints.models import ComplaintEvent
+from kesu.complaints.models import Complaint, ComplaintEvent
 from tests.web.conftest import HTML, login, post_form
 
 PHONE = "13900000001"
@@ -180,3 +180,19 @@ def test_demo_repeats_are_linked(db, clock):
         made = repeat_demo.make(session, clock)
         session.flush()
         assert [c.repeat_of_id is not None for c in made] == [True, True, True]
+
+
+def test_a_complaint_whose_contact_snapshot_has_the_phone_counts(client, agent, admin, db, clock):
+    # Staff changed the record's phone since; the old complaint still says PHONE.
+    first = _create(client, agent, FIRST)
+    with db.session(write=False) as session:
+        customer_id = session.get(Complaint, first["id"]).customer_id
+    edited = client.patch(
+        f"/api/v1/customers/{customer_id}", json={"phone": "13911119999"}, headers=admin
+    )
+    assert edited.status_code == 200, edited.text
+    clock.advance(days=2)
+    again = _create(client, agent, AGAIN)  # PHONE again: a new customer record
+    with db.session(write=False) as session:
+        assert session.get(Complaint, again["id"]).customer_id != customer_id
+    assert again["repeat_of"] == first["id"]
