@@ -89,7 +89,7 @@ def serve(
         console.print("worker running in this process (SLA timers, notifications)")
     else:
         database.dispose()
-    console.print(f"kesu on http://{host}:{port}  (API docs: /api/docs)")
+    _print_public_url(host, port)
     uvicorn.run(
         "kesu.web.app:create_app",
         factory=True,
@@ -100,6 +100,27 @@ def serve(
         access_log=access_log,
         proxy_headers=False,
     )
+
+
+def _print_public_url(host: str, port: int) -> None:
+    """Where kesu listens, and the address customers' links use (kesu.web.public_url)."""
+    from kesu.web.public_url import configured
+
+    settings = get_settings()
+    base = configured(settings)
+    console.print(f"kesu on http://{host}:{port}  (API docs: /api/docs)")
+    if base:
+        console.print(f"links to customers use KESU_BASE_URL: {base}")
+        return
+    console.print(
+        "links to customers use the address each request came in on"
+        f" (e.g. http://{host}:{port}); the worker uses the last one seen"
+    )
+    if settings.environment == "production":
+        console.print(
+            "[yellow]warning:[/yellow] KESU_BASE_URL is not set: in production set it to the"
+            " public address (https://…) so every tracking link points there"
+        )
 
 
 @app.command()
@@ -302,7 +323,8 @@ def demo(
     live = demo_data.bring_to_life(database, SystemClock(), get_settings())
     console.print(
         f"{live['live']} complaints with live SLA clocks, {live['spike']} in a spike, "
-        f"{live['alerts']} alerts announced by one worker pass"
+        f"{live['alerts']} alerts announced by one worker pass, "
+        f"{live['customer_messages']} customer messages in the outbox"
     )
     _triage_demo(database, made)
     console.print(

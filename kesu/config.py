@@ -37,7 +37,10 @@ class Settings(BaseSettings):
     # Where kesu keeps its files (the generated secret key): this, else the SQLite database's
     # directory, else ./kesu-data.
     data_dir: Path | None = None
-    base_url: str = "http://127.0.0.1:8000"
+    # The public address customers' links point at (tracking, accept/reject, survey). Empty:
+    # the scheme, host and port of the request that made the link, and in the worker the
+    # last one a request was served on (kesu.web.public_url). Set it in production.
+    base_url: str = ""
     # Sign-in: a session lasts this long; a failed password makes the next try wait
     # base × 2^(failures-1) seconds; after max failures the account (or address) is locked.
     session_hours: float = 12.0
@@ -53,6 +56,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_048_576
     # …except file uploads (a complaint history to train triage on).
     max_upload_bytes: int = 20_971_520
+    # Attachments: the largest file, the most files per complaint and per upload.
+    attachment_max_bytes: int = Field(default=10_485_760, ge=1)
+    attachments_per_complaint: int = Field(default=20, ge=1)
+    attachments_per_upload: int = Field(default=5, ge=1)
     default_locale: str = "zh_CN"
     page_size_default: int = 50
     page_size_max: int = 200
@@ -79,6 +86,9 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     smtp_ssl: bool = False
     smtp_timeout: float = 10.0
+    # Reply-To of the emails to customers (the intake mailbox, so their reply comes back to
+    # the complaint); empty: replies go to smtp_from.
+    email_reply_to: str = ""
 
     # Triage: a suggestion at least this confident sets the category at intake; below it the
     # agent picks from the top three. Retrain in the background after this many corrections.

@@ -386,7 +386,9 @@ def bring_to_life(db: Database, clock: Clock, settings: Any) -> dict[str, int]:
     complaints whose first-response clocks are past the warning, the breach, level 2 and
     level 3 (so alerts, bell notifications and escalation tasks exist), a spike of one issue
     that opens an incident, and sub-tasks for other departments. Returns what it made."""
+    from kesu.attachments.demo import add_demo_attachments
     from kesu.intake.email import demo as email_demo
+    from kesu.notify import customer_demo
     from kesu.worker import Worker
 
     with db.session() as session:
@@ -420,7 +422,15 @@ def bring_to_life(db: Database, clock: Clock, settings: Any) -> dict[str, int]:
             )
     email_demo.seed(db, clock, settings)  # a mailbox and sample mails (kesu.intake.email)
     stats = Worker(db, settings, clock).run_once()
-    return {"live": len(live), "spike": len(spike), "alerts": stats.fired}
+    files = add_demo_attachments(db, clock)
+    customer_messages = customer_demo.show(db, clock)  # left pending in the outbox
+    return {
+        "live": len(live),
+        "spike": len(spike),
+        "alerts": stats.fired,
+        "files": files,
+        "customer_messages": customer_messages,
+    }
 
 
 def _live_complaint(

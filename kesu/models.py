@@ -7,9 +7,11 @@ from kesu.db import Base
 from kesu.incidents import models as incidents_models
 from kesu.intake.email import models as email_models
 from kesu.intake.social import models as social_models
+from kesu.knowledge import models as knowledge_models
 from kesu.notify import models as notify_models
 from kesu.routing import models as routing_models
 from kesu.sla import models as sla_models
+from kesu.surveys import models as surveys_models
 from kesu.tasks import models as tasks_models
 from kesu.taxonomy import models as taxonomy_models
 from kesu.triage import models as triage_models
@@ -23,11 +25,13 @@ __all__ = [
     "complaints_models",
     "email_models",
     "incidents_models",
+    "knowledge_models",
     "metadata",
     "notify_models",
     "routing_models",
     "sla_models",
     "social_models",
+    "surveys_models",
     "tasks_models",
     "taxonomy_models",
     "triage_models",

@@ -18,6 +18,8 @@ from datetime import datetime, timedelta
 
 import httpx
 
+from kesu.attachments.service import sweep_orphans
+from kesu.attachments.storage import get_storage
 from kesu.clock import Clock, SystemClock
 from kesu.config import Settings
 from kesu.db import Database
@@ -41,6 +43,7 @@ class PassStats:
     retrained: TrainOutcome | None = None
     anonymized: int = 0  # customers past the retention period (kesu.privacy)
     mails: int = 0  # messages taken in from the IMAP mailboxes (kesu.intake.email)
+    swept: int = 0  # attachment blobs no row references (kesu.attachments), hourly
 
     @property
     def busy(self) -> bool:
@@ -66,6 +69,7 @@ class Worker:
         self.timer_batch = timer_batch
         self.outbox_batch = outbox_batch
         self._retention_at: datetime | None = None
+        self._swept_at: datetime | None = None
 
     def fire_timers(self) -> tuple[int, int]:
         """One batch of due timers: (clocks claimed, alerts announced)."""
@@ -88,7 +92,17 @@ class Worker:
         )
         stats.retrained = self.retrain()
         stats.anonymized = self.retention()
+        stats.swept = self.sweep_attachments()
         return stats
+
+    def sweep_attachments(self) -> int:
+        """Removes attachment blobs left by uploads that never committed, at most hourly."""
+        now = self.clock.now()
+        if self._swept_at is not None and now - self._swept_at < RETENTION_EVERY:
+            return 0
+        self._swept_at = now
+        with self.db.session(write=False) as session:
+            return sweep_orphans(session, storage=get_storage(self.settings))
 
     def retrain(self) -> TrainOutcome | None:
         """Retrains the category model once enough agents' corrections have accumulated."""

@@ -10,6 +10,8 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from kesu.accounts.models import User
+from kesu.attachments.models import Attachment
+from kesu.attachments.storage import get_storage
 from kesu.cli import app
 from kesu.config import get_settings
 from kesu.db import Database
@@ -63,3 +65,21 @@ def test_the_demo_is_alive(demo_db: Database) -> None:
         assert linked >= 2
         open_tasks = list(session.scalars(select(Task).where(Task.status == "open")))
         assert {t.kind for t in open_tasks} == {"escalation", "subtask"}
+        # attachments: customer photos (with thumbnails) and an internal file, blobs on disk
+        files = list(session.scalars(select(Attachment)))
+        assert {a.visibility for a in files} == {"public", "internal"}
+        assert all(a.thumbnail_sha256 for a in files)
+        store = get_storage(get_settings())
+        assert all(store.exists(a.sha256) for a in files)
+
+
+def test_the_demo_leaves_customer_messages_in_the_outbox(demo_db: Database) -> None:
+    from kesu.notify.models import OutboxMessage
+
+    with demo_db.session(write=False) as session:
+        rows = list(
+            session.scalars(select(OutboxMessage).where(OutboxMessage.event.like("customer.%")))
+        )
+    events = {r.event for r in rows}
+    assert {"customer.ack", "customer.message", "customer.confirm"} <= events, events
+    assert any(r.title.startswith("[TS") and "received" in r.title for r in rows)  # English

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from kesu.accounts.models import Team, User
 from kesu.accounts.permissions import Needs, NeedsW
 from kesu.accounts.roles import Permission
+from kesu.attachments import web as attachments_web
 from kesu.complaints import lifecycle, registration, service
 from kesu.complaints.access import get_complaint_for_user, require
 from kesu.complaints.models import Complaint
@@ -39,6 +40,7 @@ from kesu.complaints.schemas import (
 from kesu.errors import InvalidInput
 from kesu.privacy.service import audit_contact_read, masked_event, sees_contact
 from kesu.taxonomy.enums import Severity
+from kesu.web import public_url
 from kesu.web.deps import (
     ClockDep,
     DatabaseDep,
@@ -59,7 +61,10 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_lengt
 def _out(
     session: Any, complaint: Complaint, settings: SettingsDep, clock: ClockDep, masked: bool = False
 ) -> dict[str, Any]:
-    return to_out(complaint, stage_names(session), settings.base_url, clock.now(), masked)
+    base = public_url.base_url(session)
+    out = to_out(complaint, stage_names(session), base, clock.now(), masked)
+    out["attachments"] = attachments_web.out_for(session, complaint.id)
+    return out
 
 
 def _change(
@@ -158,7 +163,11 @@ def list_(
     rows, next_cursor = list_complaints(session, user, filters, clock.now(), limit, cursor)
     stages = stage_names(session)
     now = clock.now()
-    items = [to_out(c, stages, settings.base_url, now, masked=True) for c in rows]
+    base = public_url.base_url(session)
+    items = [to_out(c, stages, base, now, masked=True) for c in rows]
+    files = attachments_web.out_for_many(session, [c.id for c in rows])
+    for item in items:
+        item["attachments"] = files.get(item["id"], [])
     return {"items": items, "next_cursor": next_cursor}
 
 

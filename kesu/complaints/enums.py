@@ -93,6 +93,7 @@ class EventKind(StrEnum):
     updated = "updated"
     customer_merged = "customer_merged"  # its customer record was merged into another
     customer_anonymized = "customer_anonymized"  # its customer's data erased (PIPL)
+    attachment_added = "attachment_added"  # files attached (kesu.attachments)
 
 
 class Visibility(StrEnum):

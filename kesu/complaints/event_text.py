@@ -52,6 +52,7 @@ KIND_LABELS: dict[str, str] = {
     "incident_linked": N_("关联应急事件"),
     "customer_merged": N_("合并客户档案"),
     "customer_anonymized": N_("删除个人信息"),
+    "attachment_added": N_("添加附件"),
 }
 GENERIC_KIND = N_("处理记录")
 
@@ -300,6 +301,11 @@ def _incident_linked(d: dict[str, Any], ctx: Context) -> str:
     return _("关联应急事件 #%(id)s") % {"id": d["incident"]}
 
 
+def _attachment_added(d: dict[str, Any], ctx: Context) -> str:
+    names = "、".join(str(a["filename"]) for a in d["attachments"])
+    return _("添加附件：%(files)s") % {"files": names}
+
+
 _RENDERERS: dict[str, Callable[[dict[str, Any], Context], str]] = {
     "created": _created,
     "repeat_detected": _repeat,
@@ -325,4 +331,5 @@ _RENDERERS: dict[str, Callable[[dict[str, Any], Context], str]] = {
     "incident_linked": _incident_linked,
     "customer_merged": _customer_merged,
     "customer_anonymized": lambda d, ctx: _("客户个人信息已删除（匿名化）"),
+    "attachment_added": _attachment_added,
 }

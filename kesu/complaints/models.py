@@ -26,6 +26,8 @@ class Customer(Base):
     # Set when the customer's data was erased (PIPL request or retention): name, phone, email
     # and external id are gone here and on every complaint's snapshot.
     anonymized_at: Mapped[datetime | None]
+    # Set when the customer asked for no more messages but the acknowledgement (kesu.notify).
+    notify_opt_out_at: Mapped[datetime | None]
 
 
 class Stage(Base):
@@ -69,6 +71,9 @@ class Complaint(Base):
     title: Mapped[str] = mapped_column(String(200))
     content: Mapped[str] = mapped_column(Text)
     channel: Mapped[str] = mapped_column(String(16))
+    # The language the customer used (the public form's, or the API body's ``locale``): the
+    # language of the messages kesu sends them (kesu.notify.customer).
+    locale: Mapped[str] = mapped_column(String(8), default="zh_CN", server_default="zh_CN")
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     # What this complaint said about the customer, as given: a later complaint (or an anonymous
     # visitor with the same phone) never rewrites it, and the customer row is staff's to edit.

@@ -268,6 +268,7 @@ def to_out(
         "title": shown_text(c.title, masked),
         "content": shown_text(c.content, masked),
         "channel": c.channel,
+        "locale": c.locale or "zh_CN",  # the customer's language (kesu.notify.customer)
         "stage": c.stage,
         "stage_name": stage.name if stage else c.stage,
         "severity": c.severity,

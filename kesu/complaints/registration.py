@@ -87,6 +87,7 @@ def create_complaint(
         title=data.title or _title_from(data.content),
         content=data.content,
         channel=data.channel,
+        locale=data.locale or "zh_CN",
         customer=customer,
         contact_name=data.customer.name,
         contact_phone=data.customer.phone,

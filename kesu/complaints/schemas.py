@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
+from kesu.attachments.schemas import AttachmentOut
 from kesu.complaints.enums import Channel, Remedy, Tier
 from kesu.taxonomy.enums import Severity
 from kesu.web.i18n import gettext as _
@@ -47,6 +48,8 @@ class ComplaintCreate(Strict):
     tags: list[str] = Field(default_factory=list, max_length=20)
     custom_fields: dict[str, Any] = Field(default_factory=dict)
     received_at: datetime | None = None
+    # The customer's language: the messages kesu sends them are in it (kesu.notify.customer).
+    locale: Literal["zh_CN", "en"] | None = None
 
     @field_validator("received_at")
     @classmethod
@@ -151,6 +154,7 @@ class ComplaintOut(BaseModel):
     title: str
     content: str
     channel: str
+    locale: str = "zh_CN"
     stage: str
     stage_name: str
     severity: str
@@ -178,6 +182,7 @@ class ComplaintOut(BaseModel):
     version: int = Field(ge=0, le=2**31 - 1)
     created_at: datetime
     updated_at: datetime
+    attachments: list[AttachmentOut] = Field(default_factory=list)
 
 
 class ComplaintPage(BaseModel):

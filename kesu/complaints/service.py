@@ -18,7 +18,7 @@ from kesu.clock import Clock
 from kesu.complaints import timeline
 from kesu.complaints.access import get_complaint_for_user, lookup
 from kesu.complaints.enums import EventKind, StageCategory
-from kesu.complaints.models import Complaint
+from kesu.complaints.models import Complaint, ComplaintEvent
 from kesu.complaints.schemas import ComplaintUpdate
 from kesu.errors import Conflict, Forbidden, InvalidInput, NotFound, StaleVersion
 from kesu.taxonomy.service import active_stages, resolve_category, validate_custom_fields
@@ -83,7 +83,7 @@ def add_note(
     body: str,
     public: bool,
     version: int | None = None,
-) -> None:
+) -> ComplaintEvent:
     """An internal note, or (``public``) a message the customer sees on the tracking page."""
     check_version(complaint, version)
     now = clock.now()
@@ -91,13 +91,15 @@ def add_note(
     # A note does not change the complaint, so it does not bump its version (no needless 409s).
     if public and complaint.first_response_at is None:
         complaint.first_response_at = now  # a message to the customer is our first response
-    timeline.record(
+    return timeline.record(
         session, clock, actor, complaint, kind, body=body, public=public, audit={"kind": kind.value}
     )
 
 
-def add_customer_message(session: Session, clock: Clock, complaint: Complaint, body: str) -> None:
-    timeline.record(
+def add_customer_message(
+    session: Session, clock: Clock, complaint: Complaint, body: str
+) -> ComplaintEvent:
+    return timeline.record(
         session,
         clock,
         Actor("customer", None, complaint.customer.name),

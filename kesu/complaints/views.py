@@ -23,6 +23,7 @@ from kesu.accounts.permissions import PageNeeds, PageNeedsW
 from kesu.accounts.roles import ALL_DATA_ROLES, Permission, Role, can
 from kesu.accounts.service import Actor
 from kesu.accounts.views import PageUserR, PageUserW
+from kesu.attachments import pages as attachment_pages
 from kesu.clock import Clock
 from kesu.complaints import lifecycle, service
 from kesu.complaints.access import get_complaint_for_user
@@ -206,6 +207,7 @@ def _page(
             "targets": lifecycle.allowed_targets(stages, current) if acts and current else [],
             "output_specs": output_specs,
             "events": events,
+            "files": attachment_pages.for_staff(session, complaint),
             "contact": contact_out(complaint, masked),
             "safe_text": lambda text: shown_text(text, masked),
             "fields": {f.code: f for f in active_form_fields(session)},
@@ -327,14 +329,33 @@ def transition(ref: ComplaintRef, act: Act) -> Response:
 @router.post("/complaints/{ref}/note", dependencies=[PageNeedsW(Permission.complaint_handle)])
 def add_note(ref: ComplaintRef, act: Act) -> Response:
     public = act.text("public") == "1"
+    files, file_error = attachment_pages.try_uploads(act.form)  # before the write lock
 
     def note(c: Complaint) -> str:
         body = act.text("body")
-        if not body:
+        if file_error:
+            raise file_error
+        if not body and not files:
             raise InvalidInput(_("请填写内容"), field="body")
         if len(body) > 20000:
             raise InvalidInput(_("内容太长（最多 20000 字）"), field="body")
-        service.add_note(act.session, act.clock, act.actor, c, body, public, act.version())
+        event = (
+            service.add_note(act.session, act.clock, act.actor, c, body, public, act.version())
+            if body
+            else None
+        )
+        attachment_pages.attach(
+            act.session,
+            act.clock,
+            c,
+            files,
+            visibility="public" if public else "internal",
+            source="staff",
+            uploaded_by=act.user,
+            event=event,
+        )
+        if not body:
+            return _("已添加附件")
         return _("已发送给客户") if public else _("已添加内部备注")
 
     return act.run(ref, "note", Permission.complaint_handle, note)

@@ -60,6 +60,7 @@ class CustomerOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     anonymized_at: datetime | None
+    notify_opt_out_at: datetime | None = None
     complaints: list[CustomerComplaint]
 
 

@@ -73,6 +73,7 @@ def customer_out(session: Session, user: User, customer: Customer, masked: bool)
         "created_at": customer.created_at,
         "updated_at": customer.updated_at,
         "anonymized_at": customer.anonymized_at,
+        "notify_opt_out_at": customer.notify_opt_out_at,  # no messages but acknowledgements
         "complaints": [
             {
                 "id": c.id,

@@ -21,6 +21,7 @@ from kesu.accounts.permissions import PUBLIC, PageNeeds, PageNeedsW
 from kesu.accounts.roles import Permission
 from kesu.accounts.service import Actor
 from kesu.accounts.views import PageUserR, PageUserW
+from kesu.attachments import pages as attachment_pages
 from kesu.clock import Clock
 from kesu.complaints import lifecycle, registration, service
 from kesu.complaints.access import get_complaint_for_user
@@ -32,7 +33,7 @@ from kesu.config import Settings
 from kesu.errors import InvalidInput, KesuError, NotFound
 from kesu.intake import challenge
 from kesu.taxonomy.service import active_form_fields, active_stages, category_tree
-from kesu.web import ratelimit
+from kesu.web import public_url, ratelimit
 from kesu.web.csrf import CheckedForm, text
 from kesu.web.deps import (
     ClockDep,
@@ -42,7 +43,7 @@ from kesu.web.deps import (
     WriteSession,
     actor_for,
 )
-from kesu.web.i18n import N_, locale_dependency
+from kesu.web.i18n import N_, current_locale, locale_dependency
 from kesu.web.i18n import gettext as _
 from kesu.web.params import ComplaintRef, Token
 from kesu.web.ratelimit import rate_limit
@@ -81,6 +82,7 @@ FORM_FIELDS = (
     "severity",
     "channel",
     "form_key",
+    "files_visibility",
 )
 
 
@@ -180,10 +182,14 @@ def submit(
         # First, before the session's first statement: a captcha provider's HTTP call must
         # not run while this request holds the database's write lock.
         _verify_challenge(request, form)
+        files, file_error = attachment_pages.try_uploads(form)  # also before the lock
+        if file_error:
+            raise file_error
         fields = [f.code for f in active_form_fields(session) if f.public]
         data = complaint_from_form(form, Channel.web.value, fields, staff=False)
+        data.locale = "en" if current_locale() == "en" else "zh_CN"  # the customer's language
         key = values["form_key"][:255] or None  # one complaint per rendered form
-        complaint, _replayed = registration.create_complaint(
+        complaint, replayed = registration.create_complaint(
             session,
             clock,
             Actor("customer", None, data.customer.name),
@@ -192,6 +198,10 @@ def submit(
             idempotency_scope="web-form",
             prepared=registration.prepare(db, data),
         )
+        if not replayed:
+            attachment_pages.attach(
+                session, clock, complaint, files, visibility="public", source="customer"
+            )
         session.commit()
     except KesuError as exc:
         session.rollback()
@@ -245,10 +255,15 @@ def _track_page(
             "stages": stages,
             "now": clock.now(),
             "events": timeline_of(session, complaint, public_only=True),
+            "files": attachment_pages.for_customer(session, complaint),
             "solution": complaint.outputs.get("solution") if waiting else None,
             "waiting": waiting,
             "new": request.query_params.get("new") == "1",
-            "tracking_url": f"{settings.base_url.rstrip('/')}/t/{complaint.tracking_token}",
+            "tracking_url": public_url.tracking_link(
+                public_url.base_url(session), complaint.tracking_token
+            ),
+            "opted_out": complaint.customer.notify_opt_out_at is not None,
+            "decision": request.query_params.get("decision", "")[:16],
             "error": error,
             "form_name": form_name,
             "values": values or {},
@@ -273,14 +288,20 @@ def customer_message(
     clock: ClockDep,
     settings: SettingsDep,
 ) -> Response:
+    files, file_error = attachment_pages.try_uploads(form)  # before the write lock
     complaint = _by_token(session, token)
     body = text(form, "body")
     try:
-        if not body:
+        if file_error:
+            raise file_error
+        if not body and not files:
             raise InvalidInput(_("请填写留言内容"), field="body")
         if len(body) > MAX_MESSAGE:
             raise InvalidInput(_("留言太长（最多 5000 字）"), field="body")
-        service.add_customer_message(session, clock, complaint, body)
+        event = service.add_customer_message(session, clock, complaint, body) if body else None
+        attachment_pages.attach(
+            session, clock, complaint, files, visibility="public", source="customer", event=event
+        )
         session.commit()
     except KesuError as exc:
         session.rollback()
@@ -376,10 +397,13 @@ def create(
 ) -> Response:
     values = _values(form)
     channel = values["channel"] if values["channel"] in STAFF_CHANNELS else Channel.phone.value
+    files, file_error = attachment_pages.try_uploads(form)  # before the write lock
     codes = [f.code for f in active_form_fields(session)]
     try:
+        if file_error:
+            raise file_error
         data = complaint_from_form(form, channel, codes, staff=True)
-        complaint, _replayed = registration.create_complaint(
+        complaint, replayed = registration.create_complaint(
             session,
             clock,
             actor_for(user),
@@ -388,6 +412,16 @@ def create(
             idempotency_scope=f"form:{user.id}",
             prepared=registration.prepare(db, data),
         )
+        if not replayed:
+            attachment_pages.attach(
+                session,
+                clock,
+                complaint,
+                files,
+                visibility="public" if text(form, "files_visibility") == "public" else "internal",
+                source="staff",
+                uploaded_by=user,
+            )
         session.commit()
     except KesuError as exc:
         session.rollback()
@@ -429,6 +463,8 @@ def created(
         {
             "c": complaint,
             "visible": visible,
-            "tracking_url": f"{settings.base_url.rstrip('/')}/t/{complaint.tracking_token}",
+            "tracking_url": public_url.tracking_link(
+                public_url.base_url(session), complaint.tracking_token
+            ),
         },
     )

@@ -110,8 +110,7 @@ def send(job: Job, settings: Settings, http: httpx.Client, wall: datetime) -> De
     """One attempt; never raises. ``wall`` is the real time (robots check signed timestamps)."""
     try:
         if job.channel == "email":
-            mail = email.build(settings, job.recipient, job.title, job.body, str(job.id))
-            return email.send(settings, mail)
+            return email.send(settings, _mail(job, settings))
         if job.endpoint is None or not job.endpoint["is_active"]:
             return DeliveryResult(DeliveryStatus.FAILED, detail="endpoint removed or disabled")
         message = Message(
@@ -125,6 +124,23 @@ def send(job: Job, settings: Settings, http: httpx.Client, wall: datetime) -> De
         return dispatch(job.endpoint["kind"], job.endpoint["config"], message, wall, http)
     except Exception as exc:  # a bug in one channel must not stop the others
         return DeliveryResult(DeliveryStatus.RETRYABLE, detail=f"error: {exc!r}"[:300])
+
+
+def _mail(job: Job, settings: Settings) -> email.EmailMessage:
+    number = job.data.get("complaint")
+    if not (job.data.get("customer") and isinstance(number, str) and number):
+        return email.build(settings, job.recipient, job.title, job.body, str(job.id))
+    previous = job.data.get("in_reply_to")
+    in_reply_to = (
+        email.customer_message_id(settings, number, str(previous))
+        if isinstance(previous, int)
+        else previous  # the customer's own mail (kesu.notify.customer._previous_mail)
+        if isinstance(previous, str) and previous
+        else None
+    )
+    return email.build_customer(
+        settings, job.recipient, job.title, job.body, str(job.id), number, in_reply_to
+    )
 
 
 def record(session: Session, job: Job, result: DeliveryResult, now: datetime, s: Settings) -> str:

@@ -28,6 +28,41 @@ def build(settings: Settings, to: str, subject: str, body: str, delivery_id: str
     return message
 
 
+def domain_of(settings: Settings) -> str:
+    return settings.smtp_from.rpartition("@")[2].strip(" >") or "kesu.local"
+
+
+def customer_message_id(settings: Settings, number: str, delivery_id: str) -> str:
+    return f"<kesu.{number}.{delivery_id}@{domain_of(settings)}>"
+
+
+def build_customer(
+    settings: Settings,
+    to: str,
+    subject: str,
+    body: str,
+    delivery_id: str,
+    number: str,
+    in_reply_to: str | None = None,
+) -> EmailMessage:
+    """An email to a customer (the contract with kesu.intake.email, which threads replies):
+    ``[number]`` in the subject, ``Message-ID: <kesu.{number}.{delivery}@{domain}>``,
+    ``References: <kesu.{number}@{domain}>`` (the thread's root) and ``In-Reply-To`` the
+    previous message of the thread when known, ``Reply-To: KESU_EMAIL_REPLY_TO``."""
+    if f"[{number}]" not in subject:
+        subject = f"[{number}] {subject}"
+    message = build(settings, to, subject, body, delivery_id)
+    domain = domain_of(settings)
+    root = f"<kesu.{number}@{domain}>"
+    message.replace_header("Message-ID", customer_message_id(settings, number, delivery_id))
+    message["References"] = f"{root} {in_reply_to}" if in_reply_to else root
+    if in_reply_to:
+        message["In-Reply-To"] = in_reply_to
+    message["Reply-To"] = settings.email_reply_to.strip() or settings.smtp_from
+    message["Auto-Submitted"] = "auto-generated"
+    return message
+
+
 def send(settings: Settings, message: EmailMessage) -> DeliveryResult:
     """One attempt. Connection trouble and 4xx answers are retried; 5xx answers are final."""
     if not settings.smtp_host:

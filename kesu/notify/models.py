@@ -118,3 +118,29 @@ class OutboxMessage(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None]
+
+
+class CustomerTemplate(Base):
+    """An admin's version of a customer message (kesu/notify/data/customer_templates.toml
+    holds the defaults): per event and language, the email subject and body and the SMS."""
+
+    __tablename__ = "customer_templates"
+
+    event: Mapped[str] = mapped_column(String(32), primary_key=True)
+    locale: Mapped[str] = mapped_column(String(8), primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    sms: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(String(128), default="")
+
+
+class SiteValue(Base):
+    """A small key-value row kept by the web processes for the workers: ``public_url`` is the
+    last public address a request was served on (kesu.web.public_url)."""
+
+    __tablename__ = "site_values"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(512))
+    updated_at: Mapped[datetime]

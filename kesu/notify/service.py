@@ -27,6 +27,7 @@ from kesu.notify import texts
 from kesu.notify.models import Notification, NotifyEndpoint, NotifyPreference, OutboxMessage
 from kesu.sla.calendar import BusinessCalendar
 from kesu.taxonomy import cache as config_cache
+from kesu.web import public_url
 
 USER_CHANNELS = ("in_app", "email", "sms")
 ENDPOINT_KINDS = ("dingtalk", "feishu", "wecom", "webhook", "sms")
@@ -134,7 +135,7 @@ def notify(session: Session, clock: Clock, notice: Notice, users: Iterable[User]
         session.flush()  # the rows below reference the complaint by id
     settings = get_settings()
     context = (
-        texts.complaint_context(complaint, settings.base_url, notice.extra)
+        texts.complaint_context(complaint, public_url.base_url(session, settings), notice.extra)
         if complaint is not None
         else {loc: dict(notice.extra) for loc in texts.LOCALES}
     )

@@ -16,17 +16,27 @@ from starlette.middleware.sessions import SessionMiddleware
 from kesu import __version__
 from kesu.accounts.api import router as accounts_api
 from kesu.accounts.permissions import PUBLIC
+from kesu.attachments import service as attachments_service
 from kesu.clock import Clock, SystemClock
 from kesu.complaints.api import router as complaints_api
 from kesu.config import Settings, get_settings
 from kesu.db import Database
 from kesu.taxonomy.api import router as taxonomy_api
-from kesu.web import docs, errors, health
+from kesu.web import docs, errors, health, public_url
 from kesu.web.middleware import BodySizeLimit, RefuseNul, RequestLocale, RetryAfterOnBusy
 
 STATIC_DIR = Path(__file__).parent / "static"
 # Routes that take a file (an exported complaint history) larger than an ordinary request.
 UPLOAD_PATHS = ("/admin/triage/import", "/api/v1/triage/models/import")
+# Routes that take attachments (multipart): the public form, the tracking page, notes and
+# messages, the agent's entry form, the attachments API.
+UPLOAD_PATTERNS = (
+    r"/submit",
+    r"/t/[^/]+(/.*)?",
+    r"/complaints/new",
+    r"/complaints/[^/]+/(note|attachments)",
+    r"/api/v1/complaints/[^/]+/attachments",
+)
 
 
 def _lifespan(threads: int) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
@@ -66,6 +76,8 @@ def create_app(
         settings.database_url, settings.db_pool_size, settings.write_lock_timeout_seconds
     )
 
+    attachments_service.configure(settings)
+
     errors.install(app)
     docs.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -97,10 +109,16 @@ def create_app(
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_body_bytes,
-        max_upload_bytes=settings.max_upload_bytes,
+        max_upload_bytes=max(
+            settings.max_upload_bytes,
+            # a full upload of attachments, plus the form's own fields
+            settings.attachments_per_upload * settings.attachment_max_bytes + 1_048_576,
+        ),
         upload_paths=UPLOAD_PATHS,
+        upload_patterns=UPLOAD_PATTERNS,
     )
     app.add_middleware(RequestLocale)
+    app.add_middleware(public_url.RequestOrigin)  # the address links are made with
     return app
 
 
@@ -124,8 +142,10 @@ def _include_customer_side(app: FastAPI) -> None:
     from kesu.attachments.api import router as attachments_api
     from kesu.intake.email.api import router as email_api
     from kesu.intake.social.api import router as social_api
+    from kesu.knowledge.api import router as knowledge_api
+    from kesu.surveys.api import router as surveys_api
 
-    for router in (attachments_api, email_api, social_api):
+    for router in (attachments_api, email_api, social_api, surveys_api, knowledge_api):
         app.include_router(router)
 
 

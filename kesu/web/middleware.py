@@ -4,6 +4,7 @@ reading them; refuse NUL characters anywhere in a request (path, query, bodies).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qsl
@@ -44,17 +45,26 @@ class BodySizeLimit:
         max_bytes: int,
         max_upload_bytes: int = 0,
         upload_paths: tuple[str, ...] = (),
+        upload_patterns: tuple[str, ...] = (),
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.max_upload_bytes = max(max_upload_bytes, max_bytes)
         self.upload_paths = frozenset(upload_paths)
+        self.upload_pattern = (
+            re.compile("|".join(f"(?:{p})" for p in upload_patterns)) if upload_patterns else None
+        )
+
+    def _is_upload(self, path: str) -> bool:
+        if path in self.upload_paths:
+            return True
+        return self.upload_pattern is not None and self.upload_pattern.fullmatch(path) is not None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.max_upload_bytes if scope["path"] in self.upload_paths else self.max_bytes
+        limit = self.max_upload_bytes if self._is_upload(scope["path"]) else self.max_bytes
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await self._refuse(send, limit)

@@ -72,8 +72,15 @@ def _environment() -> jinja2.Environment:
         ROLES=list(Role),
         REMEDIES=list(Remedy),
         TIERS=list(Tier),
+        attachment_limits=_attachment_limits,
     )
     return env
+
+
+def _attachment_limits() -> dict[str, Any]:
+    from kesu.attachments.pages import limits
+
+    return limits()
 
 
 def render(

@@ -36,10 +36,12 @@ def routers() -> list[APIRouter]:
     from kesu.intake import views as intake
     from kesu.intake.email import views as email_intake
     from kesu.intake.social import views as social_intake
+    from kesu.knowledge import views as knowledge
     from kesu.notify import customer_views as customer_notify
     from kesu.notify import views as notify
     from kesu.routing import views as routing
     from kesu.sla import views as sla
+    from kesu.surveys import views as surveys
     from kesu.tasks import views as tasks
     from kesu.taxonomy import views as taxonomy
     from kesu.triage import config_views as triage_config
@@ -65,6 +67,8 @@ def routers() -> list[APIRouter]:
         email_intake.router,
         social_intake.router,
         channel_health.router,
+        surveys.router,
+        knowledge.router,
         tasks.router,
         incidents.router,
         router,

@@ -1,0 +1,1 @@
+"""The knowledge base: solutions, reply scripts, policies, regulations, product knowledge."""

@@ -1,0 +1,1 @@
+"""Satisfaction follow-up: the survey after resolution, its answers and what they do."""
