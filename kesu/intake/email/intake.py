@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kesu.accounts.models import Team
-from kesu.accounts.service import SYSTEM
+from kesu.accounts.service import SYSTEM, Actor
 from kesu.clock import Clock
 from kesu.complaints import registration
 from kesu.complaints import service as complaints
@@ -206,8 +206,10 @@ def _decide_and_write(
         return _reply(session, clock, target, mail, kept, refused)
     if data is None:
         return Outcome("review", invalid)
+    # The customer wrote it (as on the public form), so their mail is the thread's last word.
+    author = Actor("customer", None, data.customer.name)
     complaint, _replayed = registration.create_complaint(
-        session, clock, SYSTEM, data, prepared=prepared
+        session, clock, author, data, prepared=prepared
     )
     session.flush()
     if mailbox.team_id is not None and complaint.team_id is None:
@@ -223,7 +225,7 @@ def _decide_and_write(
                 assignee=None,
                 reason=None,
             )
-    event_id = _last_event_id(session, complaint, EventKind.created)
+    event_id = _last_event_id(session, complaint, EventKind.created, mail)
     names = _add_attachments(session, clock, complaint, kept, event_id, refused) if kept else []
     return Outcome(
         "complaint",
@@ -247,7 +249,7 @@ def _reply(
     body = strip_quoted(mail.body) or mail.subject or "（无正文）"
     complaints.add_customer_message(session, clock, complaint, body[:20000])
     session.flush()
-    event_id = _last_event_id(session, complaint, EventKind.customer_message)
+    event_id = _last_event_id(session, complaint, EventKind.customer_message, mail)
     names = _add_attachments(session, clock, complaint, kept, event_id, refused) if kept else []
     detail: dict[str, Any] = {}
     if names or refused:
@@ -257,16 +259,20 @@ def _reply(
     return Outcome("reply", "", complaint.number, detail)
 
 
-def _last_event_id(session: Session, complaint: Complaint, kind: str) -> int:
-    return int(
-        session.scalar(
-            select(ComplaintEvent.id)
-            .where(ComplaintEvent.complaint_id == complaint.id, ComplaintEvent.kind == kind)
-            .order_by(desc(ComplaintEvent.id))
-            .limit(1)
-        )
-        or 0
+def _last_event_id(session: Session, complaint: Complaint, kind: str, mail: ParsedMail) -> int:
+    """The event just recorded for this mail; it keeps the mail's Message-ID
+    (``data["message_id"]``) so notify answers it with In-Reply-To (contract 1)."""
+    event = session.scalar(
+        select(ComplaintEvent)
+        .where(ComplaintEvent.complaint_id == complaint.id, ComplaintEvent.kind == kind)
+        .order_by(desc(ComplaintEvent.id))
+        .limit(1)
     )
+    if event is None:
+        return 0
+    if mail.message_id:
+        event.data = {**(event.data or {}), "message_id": f"<{mail.message_id}>"}
+    return int(event.id)
 
 
 def _taken_message_id(session: Session, message_id: str) -> bool:
