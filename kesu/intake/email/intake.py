@@ -341,17 +341,21 @@ def _record(
     detail = dict(outcome.detail)
     if outcome.status == "review" and not keep_raw:
         detail["raw"] = "too large to keep; still in the mailbox"
+
+    def clean(text: str, limit: int) -> str:  # PostgreSQL refuses NUL in text
+        return text.replace("\x00", "")[:limit]
+
     session.add(
         InboundMessage(
             mailbox_id=mailbox.id,
             uidvalidity=uidvalidity,
             uid=uid,
-            message_id=mail.message_id[:255] or None,
+            message_id=clean(mail.message_id, 255) or None,
             status=outcome.status,
-            reason=outcome.reason[:255],
+            reason=clean(outcome.reason, 255),
             complaint_id=complaint_id,
-            sender=mail.from_addr[:320],
-            subject=mail.subject[:255],
+            sender=clean(mail.from_addr, 320),
+            subject=clean(mail.subject, 255),
             size=len(raw),
             detail=detail,
             raw=raw if keep_raw else None,
