@@ -389,3 +389,34 @@ def take_in_oversized(
             return Outcome("seen")
         _record(session, clock, mailbox, uidvalidity, uid, mail, b"", outcome)
     return outcome
+
+
+def register_review(session: Session, clock: Clock, actor: Actor, row_id: int) -> str:
+    """A person registers a mail kept for review as a complaint (what could be decoded; the
+    rest shows as U+FFFD); returns its number. Works in the caller's transaction (a page's
+    write session; parsing a kept mail there is short) and never commits."""
+    from kesu.errors import InvalidInput, NotFound
+    from kesu.web.i18n import gettext as _
+
+    row = session.get(InboundMessage, row_id)
+    if row is None or row.status != "review" or row.raw is None:
+        raise NotFound(_("没有待人工查看的这封邮件"), field="id")
+    box = session.get(Mailbox, row.mailbox_id)
+    if box is None:
+        raise NotFound(_("没有待人工查看的这封邮件"), field="id")
+    mail = parse(row.raw)
+    data, invalid = _complaint_data(MailboxConfig.of(box), mail)
+    if data is None:
+        raise InvalidInput(_("这封邮件无法登记：%(reason)s") % {"reason": invalid}, field="id")
+    kept, refused = _check_attachments(mail.attachments)
+    complaint, _replayed = registration.create_complaint(session, clock, actor, data)
+    session.flush()
+    event_id = _last_event_id(session, complaint, EventKind.created, mail)
+    names = _add_attachments(session, clock, complaint, kept, event_id, refused)
+    detail = {**(row.detail or {}), "registered_by": actor.label, "review": row.reason}
+    if names or refused:
+        detail.update({"attachments": names, "refused": refused})
+    row.status = "complaint"
+    row.complaint_id = complaint.id
+    row.detail = detail
+    return complaint.number
