@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kesu.accounts.models import Team
-from kesu.accounts.service import SYSTEM
+from kesu.accounts.service import SYSTEM, Actor
 from kesu.clock import Clock
 from kesu.complaints import registration
 from kesu.complaints import service as complaints
@@ -206,8 +206,10 @@ def _decide_and_write(
         return _reply(session, clock, target, mail, kept, refused)
     if data is None:
         return Outcome("review", invalid)
+    # The customer wrote it (as on the public form), so their mail is the thread's last word.
+    author = Actor("customer", None, data.customer.name)
     complaint, _replayed = registration.create_complaint(
-        session, clock, SYSTEM, data, prepared=prepared
+        session, clock, author, data, prepared=prepared
     )
     session.flush()
     if mailbox.team_id is not None and complaint.team_id is None:
@@ -223,7 +225,7 @@ def _decide_and_write(
                 assignee=None,
                 reason=None,
             )
-    event_id = _last_event_id(session, complaint, EventKind.created)
+    event_id = _last_event_id(session, complaint, EventKind.created, mail)
     names = _add_attachments(session, clock, complaint, kept, event_id, refused) if kept else []
     return Outcome(
         "complaint",
@@ -247,7 +249,7 @@ def _reply(
     body = strip_quoted(mail.body) or mail.subject or "（无正文）"
     complaints.add_customer_message(session, clock, complaint, body[:20000])
     session.flush()
-    event_id = _last_event_id(session, complaint, EventKind.customer_message)
+    event_id = _last_event_id(session, complaint, EventKind.customer_message, mail)
     names = _add_attachments(session, clock, complaint, kept, event_id, refused) if kept else []
     detail: dict[str, Any] = {}
     if names or refused:
@@ -257,16 +259,20 @@ def _reply(
     return Outcome("reply", "", complaint.number, detail)
 
 
-def _last_event_id(session: Session, complaint: Complaint, kind: str) -> int:
-    return int(
-        session.scalar(
-            select(ComplaintEvent.id)
-            .where(ComplaintEvent.complaint_id == complaint.id, ComplaintEvent.kind == kind)
-            .order_by(desc(ComplaintEvent.id))
-            .limit(1)
-        )
-        or 0
+def _last_event_id(session: Session, complaint: Complaint, kind: str, mail: ParsedMail) -> int:
+    """The event just recorded for this mail; it keeps the mail's Message-ID
+    (``data["message_id"]``) so notify answers it with In-Reply-To (contract 1)."""
+    event = session.scalar(
+        select(ComplaintEvent)
+        .where(ComplaintEvent.complaint_id == complaint.id, ComplaintEvent.kind == kind)
+        .order_by(desc(ComplaintEvent.id))
+        .limit(1)
     )
+    if event is None:
+        return 0
+    if mail.message_id:
+        event.data = {**(event.data or {}), "message_id": f"<{mail.message_id}>"}
+    return int(event.id)
 
 
 def _taken_message_id(session: Session, message_id: str) -> bool:
@@ -335,17 +341,21 @@ def _record(
     detail = dict(outcome.detail)
     if outcome.status == "review" and not keep_raw:
         detail["raw"] = "too large to keep; still in the mailbox"
+
+    def clean(text: str, limit: int) -> str:  # PostgreSQL refuses NUL in text
+        return text.replace("\x00", "")[:limit]
+
     session.add(
         InboundMessage(
             mailbox_id=mailbox.id,
             uidvalidity=uidvalidity,
             uid=uid,
-            message_id=mail.message_id[:255] or None,
+            message_id=clean(mail.message_id, 255) or None,
             status=outcome.status,
-            reason=outcome.reason[:255],
+            reason=clean(outcome.reason, 255),
             complaint_id=complaint_id,
-            sender=mail.from_addr[:320],
-            subject=mail.subject[:255],
+            sender=clean(mail.from_addr, 320),
+            subject=clean(mail.subject, 255),
             size=len(raw),
             detail=detail,
             raw=raw if keep_raw else None,
@@ -379,3 +389,34 @@ def take_in_oversized(
             return Outcome("seen")
         _record(session, clock, mailbox, uidvalidity, uid, mail, b"", outcome)
     return outcome
+
+
+def register_review(session: Session, clock: Clock, actor: Actor, row_id: int) -> str:
+    """A person registers a mail kept for review as a complaint (what could be decoded; the
+    rest shows as U+FFFD); returns its number. Works in the caller's transaction (a page's
+    write session; parsing a kept mail there is short) and never commits."""
+    from kesu.errors import InvalidInput, NotFound
+    from kesu.web.i18n import gettext as _
+
+    row = session.get(InboundMessage, row_id)
+    if row is None or row.status != "review" or row.raw is None:
+        raise NotFound(_("没有待人工查看的这封邮件"), field="id")
+    box = session.get(Mailbox, row.mailbox_id)
+    if box is None:
+        raise NotFound(_("没有待人工查看的这封邮件"), field="id")
+    mail = parse(row.raw)
+    data, invalid = _complaint_data(MailboxConfig.of(box), mail)
+    if data is None:
+        raise InvalidInput(_("这封邮件无法登记：%(reason)s") % {"reason": invalid}, field="id")
+    kept, refused = _check_attachments(mail.attachments)
+    complaint, _replayed = registration.create_complaint(session, clock, actor, data)
+    session.flush()
+    event_id = _last_event_id(session, complaint, EventKind.created, mail)
+    names = _add_attachments(session, clock, complaint, kept, event_id, refused)
+    detail = {**(row.detail or {}), "registered_by": actor.label, "review": row.reason}
+    if names or refused:
+        detail.update({"attachments": names, "refused": refused})
+    row.status = "complaint"
+    row.complaint_id = complaint.id
+    row.detail = detail
+    return complaint.number

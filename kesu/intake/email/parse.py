@@ -297,15 +297,15 @@ def _decode_words(text: str) -> str:
 
 
 def _ids(value: str) -> list[str]:
-    return [m.lower() for m in MSGID.findall(value)][:100]
+    return MSGID.findall(value)[:100]
 
 
 def _first_id(value: str) -> str:
     ids = MSGID.findall(value)
     if ids:
-        return ids[0].lower()
+        return str(ids[0])
     value = value.strip()
-    return value.lower()[:250] if value and " " not in value else ""
+    return value[:250] if value and " " not in value else ""
 
 
 def loop_reason(message: Message, mail: ParsedMail) -> str:

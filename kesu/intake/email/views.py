@@ -15,7 +15,7 @@ from kesu.accounts.models import Team
 from kesu.accounts.views import AdminR, AdminW
 from kesu.complaints.models import Complaint
 from kesu.errors import InvalidInput, KesuError, NotFound
-from kesu.intake.email import mailboxes
+from kesu.intake.email import intake, mailboxes
 from kesu.intake.email.models import InboundMessage, Mailbox
 from kesu.web.csrf import CheckedForm, text
 from kesu.web.deps import ClockDep, ReadSession, SettingsDep, WriteSession, actor_for
@@ -146,7 +146,11 @@ def _page(
     messages = messages[:50]
     ids = {m.complaint_id for m in messages if m.complaint_id}
     numbers = (
-        dict(session.execute(select(Complaint.id, Complaint.number).where(Complaint.id.in_(ids))))
+        dict(
+            session.execute(select(Complaint.id, Complaint.number).where(Complaint.id.in_(ids)))
+            .tuples()
+            .all()
+        )
         if ids
         else {}
     )
@@ -253,6 +257,27 @@ def toggle_mailbox(
         return redirect("/admin/mailboxes")
     message = _("已启用邮箱「%(name)s」") if active else _("已停用邮箱「%(name)s」")
     flash(request, message % {"name": row.name})
+    return redirect("/admin/mailboxes")
+
+
+@router.post("/admin/mailboxes/messages/{row_id}/register")
+def register_message(
+    request: Request,
+    row_id: RowId,
+    form: CheckedForm,
+    session: WriteSession,
+    clock: ClockDep,
+    user: AdminW,
+) -> Response:
+    """Registers a mail kept for review as a complaint."""
+    try:
+        number = intake.register_review(session, clock, actor_for(user), row_id)
+        session.commit()
+    except KesuError as exc:
+        session.rollback()
+        flash(request, exc.message, "error")
+        return redirect("/admin/mailboxes")
+    flash(request, _("已登记为投诉 %(number)s") % {"number": number})
     return redirect("/admin/mailboxes")
 
 

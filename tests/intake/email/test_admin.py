@@ -168,3 +168,43 @@ def test_review_raw_download(admin_browser, db, clock, client, admin):
     queue = client.get("/api/v1/email/messages?status=review", headers=admin).json()
     assert [m["id"] for m in queue["items"]] == [row_id]
     assert admin_browser.get("/admin/mailboxes/messages/999/raw").status_code == 404
+
+
+def test_a_review_mail_is_registered_by_staff(admin_browser, db, clock, client, admin):
+    from kesu.complaints.models import Complaint
+    from tests.intake.email import mails
+
+    made = client.post("/api/v1/email/mailboxes", json=BODY, headers=admin).json()
+    raw = mails.raw(mails.new_mail(subject="转来的投诉", sender="客户 <kehu@example.com>"))
+    with db.session() as session:
+        session.add(
+            InboundMessage(
+                mailbox_id=made["id"],
+                uidvalidity=1,
+                uid=9,
+                status="review",
+                reason="reply from another address",
+                raw=raw,
+                received_at=clock.now(),
+                detail={},
+            )
+        )
+    with db.session(write=False) as session:
+        row_id = session.scalar(select(InboundMessage.id))
+    page = admin_browser.get("/admin/mailboxes")
+    assert f"/admin/mailboxes/messages/{row_id}/register" in page.text
+    done = admin_browser.post(
+        f"/admin/mailboxes/messages/{row_id}/register", data={"csrf_token": csrf_of(page.text)}
+    )
+    assert done.status_code == 200 and "已登记为投诉" in done.text
+    with db.session(write=False) as session:
+        [complaint] = session.scalars(select(Complaint))
+        row = session.get(InboundMessage, row_id)
+        assert (complaint.title, complaint.channel) == ("转来的投诉", "email")
+        assert (row.status, row.complaint_id) == ("complaint", complaint.id)
+    again = admin_browser.post(
+        f"/admin/mailboxes/messages/{row_id}/register", data={"csrf_token": csrf_of(page.text)}
+    )
+    assert again.status_code == 200 and "没有待人工查看的这封邮件" in again.text
+    with db.session(write=False) as session:
+        assert len(list(session.scalars(select(Complaint)))) == 1

@@ -294,3 +294,17 @@ def test_a_reply_to_our_outgoing_mail_threads_back(db, clock, mail_settings, acc
     assert poll(db, clock, mail_settings) == 1
     [message] = events(db, complaint.id, "customer_message")
     assert message.body == "收到，方案我接受。"
+
+
+def test_a_forbidden_attachment_is_refused_and_the_mail_still_taken_in(
+    db, clock, mail_settings, account, make_mailbox
+):
+    make_mailbox(account)
+    program = ("setup.exe", "application/octet-stream", b"MZ\x90\x00" + b"\x00" * 60)
+    account.append(mails.raw(mails.new_mail(attachment=program)))
+    assert poll(db, clock, mail_settings) == 1
+    [complaint] = complaints(db)
+    [row] = inbound(db)
+    assert row.status == "complaint" and row.complaint_id == complaint.id
+    [refused] = row.detail["refused"]
+    assert refused["filename"] == "setup.exe" and refused["reason"]

@@ -13,7 +13,7 @@ from tests.intake.email import mails
 def test_plain_mail():
     mail = parse(mails.raw(mails.new_mail(message_id="<Abc@Example.com>")))
     assert (mail.from_name, mail.from_addr) == ("张伟", "zhangwei@example.com")
-    assert mail.message_id == "abc@example.com"
+    assert mail.message_id == "Abc@Example.com"  # case kept (RFC 5322)
     assert mail.loop == "" and mail.problems == []
 
 

@@ -9,7 +9,6 @@ from email.message import Message
 from email.mime.multipart import MIMEMultipart
 from email.mime.nonmultipart import MIMENonMultipart
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
@@ -98,8 +97,7 @@ def test_the_parser_never_raises_on_random_bytes(raw):
     parse(raw)
 
 
-@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
-def test_take_in_always_records_the_message(db, clock, backend):
+def test_take_in_always_records_the_message(db, clock):
     from kesu.config import Settings
 
     config = Settings(database_url=db.url, environment="test")
