@@ -29,6 +29,7 @@ PHONE = re.compile(r"\+?[0-9][0-9\- ]{5,23}")
 ORDER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-/.#]{3,63}")
 HAN_NAME = re.compile(r"[\u3400-\u9fff·]{2,6}")
 LATIN_NAME = re.compile(r"[A-Za-z][A-Za-z.'\-]*(?: [A-Za-z][A-Za-z.'\-]*){1,3}")
+WHOLE_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 PHONE_PREFIX_MIN = 7  # digits; a shorter prefix would match a large share of all phones
 ORDER_DIGITS_MIN = 4  # "SO-5566", "JD20261201…"; not a product model like "X20" (free text)
 
@@ -123,12 +124,17 @@ def _matching_ids(session: Session, shape: Shape) -> Select[Any] | None:
 
     if shape.kind == "number":
         parts.append(select(Complaint.id).where(Complaint.number == shape.values[0]))
+    # The customer record is looked up by whole values only: a prefix shared by thousands of
+    # customers would make PostgreSQL hash-join all complaints (a scan). A prefix reads the
+    # complaints' own snapshot, ordered by its (column, id) index.
     elif shape.kind == "email":
         on_complaints(Complaint.contact_email, False)
-        on_customers(Customer.email, False)
+        if WHOLE_EMAIL.fullmatch(shape.values[0]):
+            on_customers(Customer.email, True)
     elif shape.kind == "phone":
         on_complaints(Complaint.contact_phone, shape.exact)
-        on_customers(Customer.phone, shape.exact)
+        if shape.exact:
+            on_customers(Customer.phone, True)
         on_complaints(Complaint.order_no, False)  # order numbers are often all digits
     elif shape.kind == "order":
         on_complaints(Complaint.order_no, False)
