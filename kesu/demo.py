@@ -387,6 +387,7 @@ def bring_to_life(db: Database, clock: Clock, settings: Any) -> dict[str, int]:
     complaints whose first-response clocks are past the warning, the breach, level 2 and
     level 3 (so alerts, bell notifications and escalation tasks exist), a spike of one issue
     that opens an incident, and sub-tasks for other departments. Returns what it made."""
+    from kesu.attachments import service as attachments_service
     from kesu.attachments.demo import add_demo_attachments
     from kesu.intake.email import demo as email_demo
     from kesu.notify import customer_demo
@@ -425,6 +426,7 @@ def bring_to_life(db: Database, clock: Clock, settings: Any) -> dict[str, int]:
     email_demo.seed(db, clock, settings)  # a mailbox and sample mails (kesu.intake.email)
     social_demo.seed(db, clock)  # sources, mentions in the review queue, a social complaint
     stats = Worker(db, settings, clock).run_once()
+    attachments_service.configure(settings)  # this run's data directory, not a stale one
     files = add_demo_attachments(db, clock)
     customer_messages = customer_demo.show(db, clock)  # left pending in the outbox
     return {
