@@ -24,6 +24,7 @@ from kesu.accounts.roles import ALL_DATA_ROLES, Permission, Role, can
 from kesu.accounts.service import Actor
 from kesu.accounts.views import PageUserR, PageUserW
 from kesu.attachments import pages as attachment_pages
+from kesu.surveys import views as survey_pages
 from kesu.clock import Clock
 from kesu.complaints import lifecycle, service
 from kesu.complaints.access import get_complaint_for_user
@@ -208,6 +209,8 @@ def _page(
             "output_specs": output_specs,
             "events": events,
             "files": attachment_pages.for_staff(session, complaint),
+            "surveys": survey_pages.for_staff(session, complaint, clock.now()),
+            "SURVEY_STATUS": survey_pages.SURVEY_STATUS,
             "contact": contact_out(complaint, masked),
             "safe_text": lambda text: shown_text(text, masked),
             "fields": {f.code: f for f in active_form_fields(session)},
