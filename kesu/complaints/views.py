@@ -24,7 +24,6 @@ from kesu.accounts.roles import ALL_DATA_ROLES, Permission, Role, can
 from kesu.accounts.service import Actor
 from kesu.accounts.views import PageUserR, PageUserW
 from kesu.attachments import pages as attachment_pages
-from kesu.surveys import views as survey_pages
 from kesu.clock import Clock
 from kesu.complaints import lifecycle, service
 from kesu.complaints.access import get_complaint_for_user
@@ -44,6 +43,7 @@ from kesu.privacy.service import (
     shown_text,
 )
 from kesu.sla.api import sla_view
+from kesu.surveys import views as survey_pages
 from kesu.taxonomy.enums import Severity
 from kesu.taxonomy.service import active_form_fields, active_stages, category_tree
 from kesu.triage.similar import find_similar

@@ -24,7 +24,9 @@ from kesu.web.params import ComplaintRef, Id, Token
 from kesu.web.ratelimit import rate_limit
 
 router = APIRouter(tags=["surveys"])
-GONE = {410: {"model": ErrorBody, "description": "The survey expired or was closed."}}
+GONE: dict[int | str, dict[str, Any]] = {
+    410: {"model": ErrorBody, "description": "The survey expired or was closed."}
+}
 
 QUESTIONS = (
     ("timeliness", N_("处理时效"), N_("我们处理您的投诉是否及时？"), 1, 5),
@@ -84,8 +86,13 @@ class Resent(BaseModel):
 
 
 def questions() -> list[Question]:
-    out = [Question(code=c, label=_(label), text=_(text), min=lo, max=hi) for c, label, text, lo, hi in QUESTIONS]
-    out.append(Question(code="comment", label=_("其他意见"), text=_("还有什么想告诉我们的？"), kind="text"))
+    out = [
+        Question(code=c, label=_(label), text=_(text), min=lo, max=hi)
+        for c, label, text, lo, hi in QUESTIONS
+    ]
+    out.append(
+        Question(code="comment", label=_("其他意见"), text=_("还有什么想告诉我们的？"), kind="text")
+    )
     return out
 
 

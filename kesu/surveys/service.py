@@ -120,9 +120,7 @@ def save_setting(
         raise InvalidInput(_("有效期至少 1 天"), field="validity_days")
     row = session.get(SurveySetting, channel)
     before = (
-        None
-        if row is None
-        else [row.delay_minutes, row.validity_days, row.archive_delay_minutes]
+        None if row is None else [row.delay_minutes, row.validity_days, row.archive_delay_minutes]
     )
     if row is None:
         row = SurveySetting(channel=channel)
@@ -149,9 +147,7 @@ def save_setting(
 
 def rating_stage(session: Session) -> Stage | None:
     """满意度评价: the first active stage of category ``resolved``."""
-    return next(
-        (s for s in active_stages(session) if s.category == StageCategory.resolved), None
-    )
+    return next((s for s in active_stages(session) if s.category == StageCategory.resolved), None)
 
 
 def on_event(session: Session, clock: Clock, complaint: Complaint, event: ComplaintEvent) -> None:
@@ -173,9 +169,7 @@ def schedule(session: Session, clock: Clock, complaint: Complaint) -> Survey:
         session.flush()
     _disarm(session, complaint)
     rounds = session.scalar(
-        select(func.coalesce(func.max(Survey.round), 0)).where(
-            Survey.complaint_id == complaint.id
-        )
+        select(func.coalesce(func.max(Survey.round), 0)).where(Survey.complaint_id == complaint.id)
     )
     rule = policy(session, complaint.channel)
     now = clock.now()
@@ -414,7 +408,8 @@ def _score(data: dict[str, Any], name: str, low: int, high: int) -> int:
     value = data.get(name)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise InvalidInput(
-            _("%(name)s 必须是 %(low)d 到 %(high)d 的整数") % {"name": name, "low": low, "high": high},
+            _("%(name)s 必须是 %(low)d 到 %(high)d 的整数")
+            % {"name": name, "low": low, "high": high},
             field=name,
         )
     return value
@@ -597,3 +592,8 @@ def points_by_agent(
         for r in rows
     ]
 
+
+def points_of(session: Session, user_id: int) -> AgentPoints | None:
+    """One user's survey points over all time (the profile pages)."""
+    found = points_by_agent(session, agent_id=user_id)
+    return found[0] if found else None

@@ -8,6 +8,9 @@ from sqlalchemy import select
 
 from kesu.surveys.models import Survey
 from tests.flows import assign, create, make_staff, move
+from tests.notify.conftest import http_client, receiver  # noqa: F401  (fixtures)
+from tests.notify.test_outbox import smtp_server  # noqa: F401  (the fixture)
+from tests.web.conftest import browser  # noqa: F401  (the fixture)
 
 EMAIL_CUSTOMER = {"name": "王小明", "email": "xiaoming@example.com"}
 

@@ -7,8 +7,8 @@ archive ``unrated``, and each resolution gets its own survey."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -21,9 +21,8 @@ from kesu.config import get_settings
 from kesu.surveys import service
 from kesu.surveys.models import Survey
 from tests.flows import actor, complaint, events, move, notified, outbox, user, worker
-from tests.notify.conftest import Receiver, http_client, json_answer, receiver  # noqa: F401
+from tests.notify.conftest import Receiver, json_answer
 from tests.notify.test_customer_notify import PHONE_CUSTOMER, add_gateway, use_smtp
-from tests.notify.test_outbox import smtp_server  # noqa: F401  (the fixture)
 from tests.surveys.conftest import EMAIL_CUSTOMER, GOOD, LOW, resolved, surveys
 
 API = "/api/v1/public/surveys"
@@ -51,7 +50,7 @@ def test_the_survey_mail_is_sent_24_hours_after_resolution_in_the_customers_lang
     db,
     settings,
     clock,
-    smtp_server,  # noqa: F811
+    smtp_server,
 ):
     inbox, port = smtp_server
     use_smtp(settings, port)
@@ -349,7 +348,11 @@ def test_the_survey_template_is_editable_like_the_others(client, db, clock, admi
     good = client.put(
         "/api/v1/notify/customer-templates/survey/zh_CN",
         headers=admin,
-        json={"title": "评价 {number}", "body": "请打分 {survey_link}", "sms": "打分 {survey_link}"},
+        json={
+            "title": "评价 {number}",
+            "body": "请打分 {survey_link}",
+            "sms": "打分 {survey_link}",
+        },
     )
     assert good.status_code == 200, good.text
     assert re.search(r"survey_link", good.json()["body"])
