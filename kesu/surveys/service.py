@@ -340,7 +340,7 @@ def run_due(session: Session, clock: Clock, limit: int = 200) -> int:
             continue
         try:
             with session.begin_nested():
-                if _act(session, clock, survey, now):
+                if act(session, clock, survey, now):
                     done += 1
         except KesuError:  # e.g. the stages were reconfigured: leave the complaint alone
             continue
@@ -352,7 +352,8 @@ def _at_rating(session: Session, survey: Survey) -> bool:
     return rating is not None and survey.complaint.stage == rating.code
 
 
-def _act(session: Session, clock: Clock, survey: Survey, now: datetime) -> bool:
+def act(session: Session, clock: Clock, survey: Survey, now: datetime) -> bool:
+    """What a due survey timer does: send, expire (unrated, archive) or archive."""
     if not _at_rating(session, survey):  # moved by hand meanwhile: act on nothing
         if survey.status in OPEN:
             survey.status = "cancelled"
