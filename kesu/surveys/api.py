@@ -14,6 +14,8 @@ from kesu.accounts.roles import Permission
 from kesu.accounts.service import Actor
 from kesu.complaints.access import get_complaint_for_user
 from kesu.errors import NotFound
+from kesu.privacy.masking import mask_text
+from kesu.privacy.service import sees_contact
 from kesu.surveys import service
 from kesu.surveys.models import Survey
 from kesu.web.deps import ClockDep, DatabaseDep, ReadSession, UserR, UserW
@@ -153,7 +155,11 @@ def list_surveys(ref: ComplaintRef, session: ReadSession, user: UserR) -> list[d
     """The complaint's surveys, one per resolution, oldest first, with the answer and the
     customer's link (``url``, for staff who must resend it)."""
     complaint = get_complaint_for_user(session, user, ref)
-    return [service.as_dict(session, s) for s in service.of_complaint(session, complaint)]
+    rows = [service.as_dict(session, s) for s in service.of_complaint(session, complaint)]
+    if not sees_contact(user):  # auditors, finance: contact details in the comment masked
+        for row in rows:
+            row["comment"] = mask_text(row["comment"]) if row["comment"] else None
+    return rows
 
 
 @router.post(

@@ -356,3 +356,16 @@ def test_the_survey_template_is_editable_like_the_others(client, db, clock, admi
     )
     assert good.status_code == 200, good.text
     assert re.search(r"survey_link", good.json()["body"])
+
+
+def test_auditors_see_the_comment_masked(db, clock, client, make_user, at_once):
+    complaint_id = resolved(db, clock)
+    [survey] = surveys(db, complaint_id)
+    words = {**GOOD, "comment": "有事打我电话 13812345678"}
+    assert client.post(f"{API}/{survey.token}", json=words).status_code == 201
+    _, auditor = make_user("audit1", "auditor", None)
+    [seen] = client.get(f"/api/v1/complaints/{complaint_id}/surveys", headers=auditor).json()
+    assert "13812345678" not in seen["comment"] and "有事打我电话" in seen["comment"]
+    lead = {"Authorization": f"Bearer {_token(db, clock, 'lead_a')}"}
+    [plain] = client.get(f"/api/v1/complaints/{complaint_id}/surveys", headers=lead).json()
+    assert "13812345678" in plain["comment"]
