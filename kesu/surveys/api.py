@@ -3,12 +3,15 @@ surveys (with the link, and a resend)."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from typing import Annotated, Any
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
 
+from kesu.accounts.models import User
 from kesu.accounts.permissions import PUBLIC, Needs, NeedsW
 from kesu.accounts.roles import Permission
 from kesu.accounts.service import Actor
@@ -85,6 +88,15 @@ class SurveyOut(BaseModel):
 
 class Resent(BaseModel):
     queued: bool
+
+
+class PointsOut(BaseModel):
+    agent_id: int
+    username: str
+    answered: int
+    good: int
+    points: int
+    average: float | None
 
 
 def questions() -> list[Question]:
@@ -178,3 +190,25 @@ def resend_survey(
         if survey is None or survey.complaint_id != complaint.id:
             raise NotFound(_("没有这份评价：%(id)s") % {"id": survey_id}, field="survey_id")
         return {"queued": service.resend(session, clock, Actor.of(user), survey)}
+
+
+@router.get(
+    "/api/v1/surveys/points",
+    dependencies=[Needs(Permission.complaint_assign)],
+    response_model=list[PointsOut],
+)
+def survey_points(
+    session: ReadSession,
+    user: UserR,
+    clock: ClockDep,
+    days: Annotated[int, Query(ge=1, le=3650)] = 30,
+) -> list[dict[str, Any]]:
+    """For reports: each handling agent's rated surveys over the last ``days`` (answered,
+    good, points credited, mean of the three scores), most points first."""
+    since = clock.now() - timedelta(days=days)
+    rows = service.points_by_agent(session, since=since)
+    ids = [r.agent_id for r in rows]
+    names: dict[int, str] = {}
+    for uid, name in session.execute(select(User.id, User.username).where(User.id.in_(ids))):
+        names[int(uid)] = str(name)
+    return [{**asdict(r), "username": names.get(r.agent_id, "")} for r in rows]

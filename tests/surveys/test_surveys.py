@@ -369,3 +369,24 @@ def test_auditors_see_the_comment_masked(db, clock, client, make_user, at_once):
     lead = {"Authorization": f"Bearer {_token(db, clock, 'lead_a')}"}
     [plain] = client.get(f"/api/v1/complaints/{complaint_id}/surveys", headers=lead).json()
     assert "13812345678" in plain["comment"]
+
+
+def test_the_points_report(db, clock, client, at_once):
+    complaint_id = resolved(db, clock)
+    [survey] = surveys(db, complaint_id)
+    assert client.post(f"{API}/{survey.token}", json=GOOD).status_code == 201
+    lead = {"Authorization": f"Bearer {_token(db, clock, 'lead_a')}"}
+    [row] = client.get("/api/v1/surveys/points", headers=lead).json()
+    assert row == {
+        "agent_id": user(db, "agent_a").id,
+        "username": "agent_a",
+        "answered": 1,
+        "good": 1,
+        "points": 6,
+        "average": pytest.approx(4.67, abs=0.01),
+    }
+    clock.advance(days=31)
+    assert client.get("/api/v1/surveys/points", headers=lead).json() == []
+    assert client.get("/api/v1/surveys/points?days=0", headers=lead).status_code == 422
+    agent = {"Authorization": f"Bearer {_token(db, clock, 'agent_a')}"}
+    assert client.get("/api/v1/surveys/points", headers=agent).status_code == 403
