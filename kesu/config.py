@@ -106,6 +106,8 @@ class Settings(BaseSettings):
     # PIPL retention: customers whose complaints have all been closed for this many years are
     # anonymised by the worker (hourly) and `kesu privacy anonymize-expired`. 0: never.
     retention_years: int = Field(default=0, ge=0, le=100)
+    # Satisfaction surveys (kesu.surveys): overrides the admin's per-channel delay; 0 = at once.
+    survey_delay_minutes: int | None = Field(default=None, ge=0, le=525600)
 
     # Intake: a complaint's received_at may lie at most this many days in the past (older
     # history is imported, not registered).

@@ -391,6 +391,7 @@ def bring_to_life(db: Database, clock: Clock, settings: Any) -> dict[str, int]:
     from kesu.attachments.demo import add_demo_attachments
     from kesu.intake.email import demo as email_demo
     from kesu.notify import customer_demo
+    from kesu.surveys import demo as survey_demo
     from kesu.worker import Worker
 
     with db.session() as session:
@@ -429,12 +430,14 @@ def bring_to_life(db: Database, clock: Clock, settings: Any) -> dict[str, int]:
     attachments_service.configure(settings)  # this run's data directory, not a stale one
     files = add_demo_attachments(db, clock)
     customer_messages = customer_demo.show(db, clock)  # left pending in the outbox
+    rated = survey_demo.show(db, clock)  # good, low and open satisfaction surveys
     return {
         "live": len(live),
         "spike": len(spike),
         "alerts": stats.fired,
         "files": files,
         "customer_messages": customer_messages,
+        "surveys": rated,
     }
 
 

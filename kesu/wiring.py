@@ -16,6 +16,7 @@ def install() -> None:
     from kesu.notify import listeners as notify_listeners
     from kesu.routing import engine as routing_engine
     from kesu.sla import service as sla_service
+    from kesu.surveys import service as surveys
     from kesu.triage import service as triage_service
     from kesu.triage import similar
 
@@ -26,4 +27,5 @@ def install() -> None:
     events.subscribe(sla_service.on_event)
     events.subscribe(notify_listeners.on_event)
     events.subscribe(customer_notify.on_event)  # the customer told on their own channel
+    events.subscribe(surveys.on_event)  # the satisfaction survey of each resolution
     events.subscribe(similar.on_event)  # the similar-case index of resolved complaints

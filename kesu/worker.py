@@ -29,6 +29,7 @@ from kesu.notify.delivery import DeliveryStats, deliver_due
 from kesu.privacy.erasure import anonymize_expired
 from kesu.sla.escalation import fire_due
 from kesu.sla.reconcile import reconcile
+from kesu.surveys.service import run_due as surveys_due
 from kesu.triage.training import TrainOutcome, retrain_if_due
 
 log = logging.getLogger("kesu.worker")
@@ -44,10 +45,13 @@ class PassStats:
     anonymized: int = 0  # customers past the retention period (kesu.privacy)
     mails: int = 0  # messages taken in from the IMAP mailboxes (kesu.intake.email)
     swept: int = 0  # attachment blobs no row references (kesu.attachments), hourly
+    surveys: int = 0  # satisfaction surveys sent, expired or archived (kesu.surveys)
 
     @property
     def busy(self) -> bool:
-        return bool(self.fired or self.reconciled or self.delivery.claimed or self.mails)
+        return bool(
+            self.fired or self.reconciled or self.delivery.claimed or self.mails or self.surveys
+        )
 
 
 class Worker:
@@ -86,6 +90,7 @@ class Worker:
                 break
         with self.db.session() as session:
             stats.reconciled = reconcile(session, self.clock)
+        stats.surveys = self.surveys()
         stats.mails = poll_mailboxes(self.db, self.clock, self.settings)
         stats.delivery = deliver_due(
             self.db, self.clock, self.settings, self.http, self.outbox_batch, self.wall
@@ -94,6 +99,11 @@ class Worker:
         stats.anonymized = self.retention()
         stats.swept = self.sweep_attachments()
         return stats
+
+    def surveys(self) -> int:
+        """Due satisfaction surveys: sent, expired (unrated) or archived, before delivery."""
+        with self.db.session() as session:
+            return surveys_due(session, self.clock, self.timer_batch)
 
     def sweep_attachments(self) -> int:
         """Removes attachment blobs left by uploads that never committed, at most hourly."""

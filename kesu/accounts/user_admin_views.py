@@ -27,6 +27,7 @@ from kesu.errors import InvalidInput, KesuError, NotFound
 from kesu.routing import rules
 from kesu.routing.models import AgentProfile
 from kesu.sla.calendar import WEEKDAYS
+from kesu.surveys.service import points_of as survey_points_of
 from kesu.web.csrf import CheckedForm, text
 from kesu.web.deps import ClockDep, ReadSession, WriteSession, actor_for
 from kesu.web.i18n import N_, locale_dependency
@@ -92,6 +93,7 @@ def _user_page(
             "error": error,
             "form_name": form_name,
             "new_password": new_password,
+            "survey_points": survey_points_of(session, target.id),
         },
         status_code,
     )

@@ -24,6 +24,7 @@ from kesu.accounts.throttle import LoginThrottled
 from kesu.clock import Clock
 from kesu.config import Settings
 from kesu.errors import InvalidInput, KesuError
+from kesu.surveys.service import points_of as survey_points_of
 from kesu.web.csrf import CheckedForm, rotate, text
 from kesu.web.deps import (
     ClockDep,
@@ -273,6 +274,7 @@ def _tokens_page(
             "error": error,
             "values": values or {"days": str(settings.token_days_default)},
             "days_max": settings.token_days_max,
+            "survey_points": survey_points_of(session, user.id),
         },
         status_code,
     )

@@ -53,6 +53,9 @@ KIND_LABELS: dict[str, str] = {
     "customer_merged": N_("合并客户档案"),
     "customer_anonymized": N_("删除个人信息"),
     "attachment_added": N_("添加附件"),
+    "survey_sent": N_("发送满意度评价"),
+    "survey_answered": N_("满意度评价"),
+    "survey_unrated": N_("未评价"),
 }
 GENERIC_KIND = N_("处理记录")
 
@@ -306,6 +309,26 @@ def _attachment_added(d: dict[str, Any], ctx: Context) -> str:
     return _("添加附件：%(files)s") % {"files": names}
 
 
+def _survey_answered(d: dict[str, Any], ctx: Context) -> str:
+    scores = d["scores"]
+    sentence = _("处理时效 %(t)s 分，方案合理性 %(s)s 分，服务态度 %(a)s 分，推荐意愿 %(n)s 分") % {
+        "t": scores["timeliness"],
+        "s": scores["solution"],
+        "a": scores["attitude"],
+        "n": d["nps"],
+    }
+    if d.get("outcome") == "low":
+        sentence += _("（低于 3 分，转二次处理）")
+    return _with(sentence, d.get("comment"))
+
+
+def _survey_sent(d: dict[str, Any], ctx: Context) -> str:
+    by = {"email": _("邮件"), "sms": _("短信")}.get(str(d.get("channel") or ""))
+    if by is None:
+        return _("满意度评价已开放（客户未设置联系方式或已退订，未发送消息）")
+    return _("满意度评价已通过%(channel)s发送给客户") % {"channel": by}
+
+
 _RENDERERS: dict[str, Callable[[dict[str, Any], Context], str]] = {
     "created": _created,
     "repeat_detected": _repeat,
@@ -332,4 +355,7 @@ _RENDERERS: dict[str, Callable[[dict[str, Any], Context], str]] = {
     "customer_merged": _customer_merged,
     "customer_anonymized": lambda d, ctx: _("客户个人信息已删除（匿名化）"),
     "attachment_added": _attachment_added,
+    "survey_sent": _survey_sent,
+    "survey_answered": _survey_answered,
+    "survey_unrated": lambda d, ctx: _("客户未在有效期内评价（unrated），投诉归档"),
 }

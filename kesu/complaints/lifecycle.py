@@ -217,7 +217,10 @@ def reopen(
 ) -> None:
     """二次处理: a resolved or closed complaint goes back to investigation."""
     check_version(complaint, version)
-    if actor.user is None or not can(actor.user.role, Permission.complaint_reopen):
+    # The system reopens too: a low satisfaction score (kesu.surveys).
+    if actor.kind != "system" and (
+        actor.user is None or not can(actor.user.role, Permission.complaint_reopen)
+    ):
         raise Forbidden(_("无权重新打开投诉"))
     if complaint.merged_into_id is not None:
         raise Conflict(_("已合并的投诉不能重新打开"))

@@ -43,6 +43,7 @@ from kesu.privacy.service import (
     shown_text,
 )
 from kesu.sla.api import sla_view
+from kesu.surveys import views as survey_pages
 from kesu.taxonomy.enums import Severity
 from kesu.taxonomy.service import active_form_fields, active_stages, category_tree
 from kesu.triage.similar import find_similar
@@ -208,6 +209,8 @@ def _page(
             "output_specs": output_specs,
             "events": events,
             "files": attachment_pages.for_staff(session, complaint),
+            "surveys": survey_pages.for_staff(session, complaint, clock.now()),
+            "SURVEY_STATUS": survey_pages.SURVEY_STATUS,
             "contact": contact_out(complaint, masked),
             "safe_text": lambda text: shown_text(text, masked),
             "fields": {f.code: f for f in active_form_fields(session)},

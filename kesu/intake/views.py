@@ -33,6 +33,7 @@ from kesu.config import Settings
 from kesu.errors import InvalidInput, KesuError, NotFound
 from kesu.intake import challenge
 from kesu.search import desk
+from kesu.surveys import views as survey_pages
 from kesu.taxonomy.service import active_form_fields, active_stages, category_tree
 from kesu.web import public_url, ratelimit
 from kesu.web.csrf import CheckedForm, text
@@ -265,6 +266,7 @@ def _track_page(
                 public_url.base_url(session), complaint.tracking_token
             ),
             "opted_out": complaint.customer.notify_opt_out_at is not None,
+            "survey_form": survey_pages.for_tracking(session, complaint, clock.now()),
             "decision": request.query_params.get("decision", "")[:16],
             "error": error,
             "form_name": form_name,

@@ -26,7 +26,7 @@ from kesu.taxonomy import cache as config_cache
 from kesu.web.i18n import gettext as _
 
 LOCALES = ("zh_CN", "en")
-EVENTS = ("ack", "message", "confirm", "result", "reopen")
+EVENTS = ("ack", "message", "confirm", "result", "reopen", "survey")
 PARTS = ("title", "body", "sms")
 COMMON = ("number", "title", "name", "stage", "link", "optout_link")
 VARIABLES: dict[str, tuple[str, ...]] = {
@@ -35,6 +35,7 @@ VARIABLES: dict[str, tuple[str, ...]] = {
     "confirm": (*COMMON, "solution", "accept_link", "reject_link"),
     "result": (*COMMON, "result"),
     "reopen": (*COMMON, "reason"),
+    "survey": (*COMMON, "survey_link", "expires"),  # kesu.surveys
 }
 MAX_LENGTH = {"title": 200, "body": 10000, "sms": 1000}
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
@@ -212,5 +213,7 @@ def sample_values(event: str, locale: str) -> dict[str, str]:
         "reject_link": base + "?decision=reject#respond",
         "result": "Replaced on 2 December." if english else "已于12月2日为您换货。",
         "reason": "The problem came back." if english else "问题再次出现。",
+        "survey_link": "https://kesu.example.com/s/SAMPLE",
+        "expires": "2026-12-09 18:00",
     }
     return {k: v for k, v in values.items() if k in VARIABLES[event]}

@@ -42,6 +42,7 @@ EVENT_LABELS = {
     "confirm": N_("方案待确认"),
     "result": N_("处理结果"),
     "reopen": N_("重新处理"),
+    "survey": N_("满意度评价"),  # kesu.surveys
 }
 
 

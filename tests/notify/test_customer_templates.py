@@ -25,7 +25,7 @@ def saved(db) -> list[CustomerTemplate]:
 
 def test_the_api_lists_saves_previews_and_resets(client, db, clock, admin):
     listed = client.get(API, headers=admin).json()
-    assert len(listed) == 10 and {t["locale"] for t in listed} == {"zh_CN", "en"}
+    assert len(listed) == 12 and {t["locale"] for t in listed} == {"zh_CN", "en"}
     ack = next(t for t in listed if t["event"] == "ack" and t["locale"] == "zh_CN")
     assert ack["custom"] is False and "link" in ack["variables"]
 
