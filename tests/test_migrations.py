@@ -15,6 +15,7 @@ def _managed(name, type_, parent_names):  # the knowledge search index is the mi
 
 def test_migrations_match_the_models(db):
     with db.engine.connect() as connection:
-        differences = compare_metadata(MigrationContext.configure(connection, opts={"include_name": _managed}), metadata
+        differences = compare_metadata(
+            MigrationContext.configure(connection, opts={"include_name": _managed}), metadata
         )
     assert differences == []

@@ -65,9 +65,7 @@ _LEADS = _HANDLERS | {
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.admin: frozenset(Permission) - {Permission.assignable},
     Role.executive: frozenset(_LEADS),
-    Role.manager: frozenset(
-        _LEADS | {Permission.knowledge_edit, Permission.knowledge_publish}
-    ),
+    Role.manager: frozenset(_LEADS | {Permission.knowledge_edit, Permission.knowledge_publish}),
     Role.team_lead: frozenset(_LEADS | {Permission.assignable, Permission.knowledge_edit}),
     Role.agent: frozenset(_HANDLERS | {Permission.complaint_reopen, Permission.assignable}),
     Role.finance_approver: frozenset(_READERS),

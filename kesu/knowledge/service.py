@@ -33,6 +33,7 @@ from kesu.complaints.models import Complaint, Stage
 from kesu.errors import Conflict, Forbidden, InvalidInput, NotFound
 from kesu.knowledge import search
 from kesu.knowledge.models import Article, ArticleVersion, Vote
+from kesu.privacy.masking import mask_text
 from kesu.taxonomy.models import Category
 from kesu.triage.text import content_words
 from kesu.web.i18n import gettext as _
@@ -217,7 +218,9 @@ def create(
     return article
 
 
-def edit(session: Session, clock: Clock, user: User, article: Article, data: ArticleData) -> Article:
+def edit(
+    session: Session, clock: Clock, user: User, article: Article, data: ArticleData
+) -> Article:
     """Saves new content. A published article: a new published version (publisher) or back to
     review (editor). An archived one must be revived first."""
     if not may_edit(user):
@@ -368,7 +371,10 @@ def _hits(
     tokens: list[str],
     reasons: dict[int, tuple[str, ...]] | None = None,
 ) -> list[Hit]:
-    rows = {a.id: a for a in session.scalars(select(Article).where(Article.id.in_([i for i, _ in ranked])))}
+    rows = {
+        a.id: a
+        for a in session.scalars(select(Article).where(Article.id.in_([i for i, _ in ranked])))
+    }
     return [
         Hit(
             article=rows[i],
@@ -448,9 +454,7 @@ def suggestions(
 def record_use(session: Session, article: Article, what: str) -> None:
     """Counts a view or an insertion (one UPDATE; no version bump, no audit)."""
     column = Article.inserts if what == "insert" else Article.views
-    session.execute(
-        update(Article).where(Article.id == article.id).values({column: column + 1})
-    )
+    session.execute(update(Article).where(Article.id == article.id).values({column: column + 1}))
 
 
 def vote(session: Session, clock: Clock, user: User, article: Article, helpful: bool) -> Vote:
@@ -500,9 +504,7 @@ def from_complaint(session: Session, clock: Clock, user: User, complaint: Compla
         raise Forbidden(_("您的角色无权编辑知识库"), code="forbidden")
     category = session.scalar(select(Stage.category).where(Stage.code == complaint.stage))
     if category not in ("resolved", "closed"):
-        raise Conflict(
-            _("只有已解决的投诉才能整理成知识文章"), code="complaint_not_resolved"
-        )
+        raise Conflict(_("只有已解决的投诉才能整理成知识文章"), code="complaint_not_resolved")
     outputs = complaint.outputs or {}
     parts = [
         f"【{_(label)}】\n{str(outputs[code]).strip()}"
@@ -514,7 +516,8 @@ def from_complaint(session: Session, clock: Clock, user: User, complaint: Compla
     data = ArticleData(
         kind="solution",
         title=complaint.title[:200],
-        body="\n\n".join(parts),
+        # Customers' phone numbers and emails stay in the complaint, not in the article.
+        body=mask_text("\n\n".join(parts)),
         category_id=complaint.category_id,
         tags=list(complaint.tags or [])[:30],
         product_models=[complaint.product[:64]] if complaint.product else [],

@@ -45,7 +45,9 @@ def upgrade() -> None:
         sa.Column("updated_at", kesu.db.UTCDateTime(), nullable=False),
         sa.Column("published_at", kesu.db.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(
-            ["category_id"], ["categories.id"], name=op.f("fk_knowledge_articles_category_id_categories")
+            ["category_id"],
+            ["categories.id"],
+            name=op.f("fk_knowledge_articles_category_id_categories"),
         ),
         sa.ForeignKeyConstraint(
             ["source_complaint_id"],
@@ -60,7 +62,9 @@ def upgrade() -> None:
             ["updated_by_id"], ["users.id"], name=op.f("fk_knowledge_articles_updated_by_id_users")
         ),
         sa.ForeignKeyConstraint(
-            ["reviewed_by_id"], ["users.id"], name=op.f("fk_knowledge_articles_reviewed_by_id_users")
+            ["reviewed_by_id"],
+            ["users.id"],
+            name=op.f("fk_knowledge_articles_reviewed_by_id_users"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_knowledge_articles")),
         sa.UniqueConstraint("seed_key", name=op.f("uq_knowledge_articles_seed_key")),
@@ -112,13 +116,13 @@ def upgrade() -> None:
             ["user_id"], ["users.id"], name=op.f("fk_knowledge_votes_user_id_users")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_knowledge_votes")),
-        sa.UniqueConstraint("article_id", "user_id", name=op.f("uq_knowledge_votes_article_id_user_id")),
+        sa.UniqueConstraint(
+            "article_id", "user_id", name=op.f("uq_knowledge_votes_article_id_user_id")
+        ),
     )
     # The search index (not in the models: kesu.knowledge.models.is_unmanaged).
     if op.get_bind().dialect.name == "sqlite":
-        op.execute(
-            "CREATE VIRTUAL TABLE knowledge_fts USING fts5(tokens, tokenize = 'unicode61')"
-        )
+        op.execute("CREATE VIRTUAL TABLE knowledge_fts USING fts5(tokens, tokenize = 'unicode61')")
     else:
         op.execute(
             "CREATE INDEX ix_knowledge_articles_search ON knowledge_articles "
