@@ -160,7 +160,7 @@ def generate(db: Database, count: int, seed: int = 7, batch: int = 2000) -> floa
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def summary(ms: list[float]) -> dict[str, float]:

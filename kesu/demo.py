@@ -387,6 +387,7 @@ def bring_to_life(db: Database, clock: Clock, settings: Any) -> dict[str, int]:
     level 3 (so alerts, bell notifications and escalation tasks exist), a spike of one issue
     that opens an incident, and sub-tasks for other departments. Returns what it made."""
     from kesu.attachments.demo import add_demo_attachments
+    from kesu.knowledge import demo as knowledge_demo
     from kesu.notify import customer_demo
     from kesu.worker import Worker
 
@@ -422,12 +423,14 @@ def bring_to_life(db: Database, clock: Clock, settings: Any) -> dict[str, int]:
     stats = Worker(db, settings, clock).run_once()
     files = add_demo_attachments(db, clock)
     customer_messages = customer_demo.show(db, clock)  # left pending in the outbox
+    articles = knowledge_demo.show(db, clock)  # a resolved complaint made an article
     return {
         "live": len(live),
         "spike": len(spike),
         "alerts": stats.fired,
         "files": files,
         "customer_messages": customer_messages,
+        "articles": articles,
     }
 
 
