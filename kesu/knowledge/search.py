@@ -70,6 +70,12 @@ def pg_tsquery(tokens: Sequence[str], *, any_of: bool = False) -> str:
     return (" | " if any_of else " & ").join(quoted)
 
 
+# Ranking every match of a common word (a third of 100,000 articles) costs a sort of them
+# all; the rank is computed over the newest POOL matches that pass the filter instead, so a
+# query's cost is bounded whatever the size. A rare word's matches are all in the pool.
+POOL = 1000
+
+
 def matching_ids(
     session: Session,
     tokens: Sequence[str],
@@ -79,20 +85,25 @@ def matching_ids(
     limit: int = 20,
     any_of: bool = False,
     table: str = "knowledge_articles",
+    pool: int = POOL,
 ) -> list[tuple[int, float]]:
     """Ids of ``table`` rows whose indexed tokens match, best first, with their rank (lower is
-    better on both databases). ``where`` is an extra SQL condition on the table (alias ``a``)."""
+    better on both databases). ``where`` is an extra SQL condition on the table (alias ``a``).
+    Ranked among the newest ``pool`` matching rows (bm25 on SQLite, ts_rank on PostgreSQL)."""
     if not tokens:
         return []
     bind = dict(params or {})
     bind["limit"] = limit
+    bind["pool"] = max(pool, limit)
     extra = f" AND ({where})" if where else ""
     if session.get_bind().dialect.name == "sqlite":
         bind["match"] = fts5_match(tokens, any_of=any_of)
         sql = (
-            "SELECT a.id, bm25(knowledge_fts) AS rank FROM knowledge_fts "
-            f"JOIN {table} a ON a.id = knowledge_fts.rowid "
-            f"WHERE knowledge_fts MATCH :match{extra} ORDER BY rank, a.id DESC LIMIT :limit"
+            "SELECT id, rank FROM (SELECT a.id AS id, bm25(knowledge_fts) AS rank "
+            f"FROM knowledge_fts JOIN {table} a ON a.id = knowledge_fts.rowid "
+            f"WHERE knowledge_fts MATCH :match{extra} "
+            "ORDER BY knowledge_fts.rowid DESC LIMIT :pool) "
+            "ORDER BY rank, id DESC LIMIT :limit"
         )
     else:
         query = pg_tsquery(tokens, any_of=any_of)
@@ -100,10 +111,12 @@ def matching_ids(
             return []
         bind["query"] = query
         sql = (
-            "SELECT a.id, -ts_rank(to_tsvector('simple', a.search_tokens), q) AS rank "
-            f"FROM {table} a, to_tsquery('simple', :query) q "
-            f"WHERE to_tsvector('simple', a.search_tokens) @@ q{extra} "
-            "ORDER BY rank, a.id DESC LIMIT :limit"
+            "SELECT p.id, -ts_rank(to_tsvector('simple', p.search_tokens), "
+            "to_tsquery('simple', :query)) AS rank "
+            f"FROM (SELECT a.id, a.search_tokens FROM {table} a "
+            f"WHERE to_tsvector('simple', a.search_tokens) @@ to_tsquery('simple', :query)"
+            f"{extra} ORDER BY a.id DESC LIMIT :pool) p "
+            "ORDER BY rank, p.id DESC LIMIT :limit"
         )
     return [(int(row[0]), float(row[1])) for row in session.execute(text(sql), bind)]
 
