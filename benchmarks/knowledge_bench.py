@@ -134,6 +134,7 @@ def generate(db: Database, count: int, seed: int = 7, batch: int = 2000) -> floa
             # punctuation anyway, so each distinct line is segmented once (_line_tokens).
             tokens = search.joined(
                 [t for line in [title, *body.split("\n")] for t in _line_tokens(line)]
+                + [search.category_marker(article.category_id)]
             )
             rows.append(
                 {

@@ -29,8 +29,17 @@ MAX_QUERY_TOKENS = 12
 MAX_INDEXED_CHARS = 20_000
 
 
+# A row's filter markers are indexed tokens too (kbcat12: the row is in category 12), so a
+# filtered query is an intersection of posting lists inside the index, not a scan of rows.
+MARKER = "kbcat"
+
+
+def category_marker(category_id: int) -> str:
+    return f"{MARKER}{category_id}"
+
+
 def _clean(tokens: Iterable[str]) -> list[str]:
-    return [t for t in tokens if _WORD.search(t) and '"' not in t]
+    return [t for t in tokens if _WORD.search(t) and '"' not in t and not t.startswith(MARKER)]
 
 
 def index_tokens(*texts: str) -> list[str]:
@@ -86,10 +95,12 @@ def matching_ids(
     any_of: bool = False,
     table: str = "knowledge_articles",
     pool: int = POOL,
+    categories: Sequence[int] = (),
 ) -> list[tuple[int, float]]:
     """Ids of ``table`` rows whose indexed tokens match, best first, with their rank (lower is
     better on both databases). ``where`` is an extra SQL condition on the table (alias ``a``).
-    Ranked among the newest ``pool`` matching rows (bm25 on SQLite, ts_rank on PostgreSQL)."""
+    Ranked among the newest ``pool`` matching rows (bm25 on SQLite, ts_rank on PostgreSQL).
+    ``categories``: only rows indexed with one of these category markers."""
     if not tokens:
         return []
     bind = dict(params or {})
@@ -98,6 +109,9 @@ def matching_ids(
     extra = f" AND ({where})" if where else ""
     if session.get_bind().dialect.name == "sqlite":
         bind["match"] = fts5_match(tokens, any_of=any_of)
+        if categories:
+            markers = fts5_match([category_marker(c) for c in categories], any_of=True)
+            bind["match"] = f"({bind['match']}) AND ({markers})"
         sql = (
             "SELECT id, rank FROM (SELECT a.id AS id, bm25(knowledge_fts) AS rank "
             f"FROM knowledge_fts JOIN {table} a ON a.id = knowledge_fts.rowid "
@@ -109,6 +123,9 @@ def matching_ids(
         query = pg_tsquery(tokens, any_of=any_of)
         if not query:
             return []
+        if categories:
+            markers = pg_tsquery([category_marker(c) for c in categories], any_of=True)
+            query = f"({query}) & ({markers})"
         bind["query"] = query
         sql = (
             "SELECT p.id, -ts_rank(to_tsvector('simple', p.search_tokens), "

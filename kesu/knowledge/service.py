@@ -60,6 +60,7 @@ DATA_FILE = Path(__file__).parent / "data" / "articles.toml"
 MAX_LIST = 50
 SUGGESTIONS = 5
 SUGGEST_TOKENS = 8
+SUGGEST_POOL = 300  # suggestions rank the newest 300 matches (search: search.POOL)
 
 
 @dataclass
@@ -116,8 +117,13 @@ def _validate(session: Session, data: ArticleData) -> ArticleData:
 
 
 def tokens_of(article: Article) -> list[str]:
+    """The indexed tokens: title, tags, product models, error codes, body, and the category
+    marker (suggestions filter by category inside the index)."""
     extra = " ".join([*article.tags, *article.product_models, *article.error_codes])
-    return search.index_tokens(article.title, extra, article.body)
+    tokens = search.index_tokens(article.title, extra, article.body)
+    if article.category_id:
+        tokens.append(search.category_marker(article.category_id))
+    return tokens
 
 
 def _reindex(session: Session, article: Article) -> None:
@@ -418,15 +424,15 @@ def suggestions(
     picked: dict[int, float] = {}
     reasons: dict[int, tuple[str, ...]] = {}
     if chain:
-        names = {f"c{i}": c for i, c in enumerate(chain)}
-        in_chain = "a.category_id IN (" + ", ".join(f":{n}" for n in names) + ")"
         for i, rank in search.matching_ids(
             session,
             tokens,
-            where=f"{where} AND {in_chain}",
-            params={**params, **names},
+            where=where,
+            params=params,
             limit=limit,
             any_of=True,
+            pool=SUGGEST_POOL,
+            categories=chain,
         ):
             picked[i], reasons[i] = rank - 1000.0, ("category", "text")
         if len(picked) < limit:
@@ -443,7 +449,13 @@ def suggestions(
                 picked[article_id], reasons[article_id] = -500.0, ("category",)
     if len(picked) < limit:
         for i, rank in search.matching_ids(
-            session, tokens, where=where, params=params, limit=limit * 2, any_of=True
+            session,
+            tokens,
+            where=where,
+            params=params,
+            limit=limit * 2,
+            any_of=True,
+            pool=SUGGEST_POOL,
         ):
             if i not in picked and len(picked) < limit:
                 picked[i], reasons[i] = rank, ("text",)

@@ -72,3 +72,34 @@ def test_a_draft_is_invisible_to_agents_in_search(client, agent, lead, write):
 def test_seeded_articles_are_searchable(client, agent):
     hits = client.get("/api/v1/knowledge/search", params={"q": "赔付"}, headers=agent).json()
     assert any(h["article"]["kind"] == "compensation" for h in hits)
+
+
+def test_reindex_rebuilds_the_index(db, client, agent, write):
+    from sqlalchemy import text
+
+    from kesu.knowledge.service import reindex
+
+    article = write("洗衣机脱水异响", "洗衣机脱水时异响很大。")
+    with db.session() as session:
+        session.execute(text("UPDATE knowledge_articles SET search_tokens = ''"))
+        search.clear(session)
+        session.commit()
+    params = {"q": "脱水"}
+    assert client.get("/api/v1/knowledge/search", params=params, headers=agent).json() == []
+    with db.session() as session:
+        assert reindex(session, batch=3) >= 11
+        session.commit()
+    hits = client.get("/api/v1/knowledge/search", params=params, headers=agent).json()
+    assert [h["article"]["id"] for h in hits] == [article.id]
+
+
+def test_a_query_cannot_name_a_category_marker(client, agent, write, db):
+    from sqlalchemy import select
+
+    from kesu.taxonomy.models import Category
+
+    with db.session(write=False) as session:
+        category_id = session.scalar(select(Category.id).where(Category.path == "物流服务"))
+    q = search.category_marker(category_id)
+    assert search.query_tokens(q) == []
+    assert client.get("/api/v1/knowledge/search", params={"q": q}, headers=agent).json() == []
