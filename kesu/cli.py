@@ -13,6 +13,7 @@ from rich.progress import Progress
 from kesu.clock import SystemClock
 from kesu.config import get_settings
 from kesu.db import Database
+from kesu.knowledge.cli import app as knowledge_app
 from kesu.privacy.cli import app as privacy_app
 from kesu.triage.cli import app as triage_app
 
@@ -25,6 +26,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(triage_app, name="triage", help="Chinese NLP: models, evaluation, keywords, risk")
 app.add_typer(privacy_app, name="privacy", help="Personal data: retention, anonymisation (PIPL)")
+app.add_typer(knowledge_app, name="knowledge", help="Knowledge base: index, shipped articles")
 console = Console()
 # `kesu demo` starts SLA clocks for the open complaints it made, up to this many (one
 # complaint at a time; a million would take a while: use the worker benchmark's bulk setup).

@@ -390,6 +390,7 @@ def bring_to_life(db: Database, clock: Clock, settings: Any) -> dict[str, int]:
     from kesu.attachments import service as attachments_service
     from kesu.attachments.demo import add_demo_attachments
     from kesu.intake.email import demo as email_demo
+    from kesu.knowledge import demo as knowledge_demo
     from kesu.notify import customer_demo
     from kesu.surveys import demo as survey_demo
     from kesu.worker import Worker
@@ -431,6 +432,7 @@ def bring_to_life(db: Database, clock: Clock, settings: Any) -> dict[str, int]:
     files = add_demo_attachments(db, clock)
     customer_messages = customer_demo.show(db, clock)  # left pending in the outbox
     rated = survey_demo.show(db, clock)  # good, low and open satisfaction surveys
+    articles = knowledge_demo.show(db, clock)  # a resolved complaint made an article
     return {
         "live": len(live),
         "spike": len(spike),
@@ -438,6 +440,7 @@ def bring_to_life(db: Database, clock: Clock, settings: Any) -> dict[str, int]:
         "files": files,
         "customer_messages": customer_messages,
         "surveys": rated,
+        "articles": articles,
     }
 
 

@@ -83,3 +83,13 @@ def test_the_demo_leaves_customer_messages_in_the_outbox(demo_db: Database) -> N
     events = {r.event for r in rows}
     assert {"customer.ack", "customer.message", "customer.confirm"} <= events, events
     assert any(r.title.startswith("[TS") and "received" in r.title for r in rows)  # English
+
+
+def test_the_demo_has_a_knowledge_base(demo_db: Database) -> None:
+    from kesu.knowledge.models import Article
+
+    with demo_db.session(write=False) as session:
+        rows = list(session.scalars(select(Article).where(Article.status == "published")))
+    assert len([a for a in rows if a.seed_key]) >= 10  # the shipped articles
+    made = [a for a in rows if a.source_complaint_id]  # a resolved complaint turned article
+    assert made and made[0].helpful == 1

@@ -41,6 +41,8 @@ class Permission(StrEnum):
     customer_edit = "customer.edit"  # edit or merge customer records (audited)
     customer_anonymize = "customer.anonymize"  # erase a customer's data (PIPL request)
     mention_review = "mention.review"  # convert or dismiss social-media mentions
+    knowledge_edit = "knowledge.edit"  # write knowledge articles, drafts and submissions
+    knowledge_publish = "knowledge.publish"  # review, publish and archive knowledge articles
     admin = "admin"
 
 
@@ -63,8 +65,8 @@ _LEADS = _HANDLERS | {
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.admin: frozenset(Permission) - {Permission.assignable},
     Role.executive: frozenset(_LEADS),
-    Role.manager: frozenset(_LEADS),
-    Role.team_lead: frozenset(_LEADS | {Permission.assignable}),
+    Role.manager: frozenset(_LEADS | {Permission.knowledge_edit, Permission.knowledge_publish}),
+    Role.team_lead: frozenset(_LEADS | {Permission.assignable, Permission.knowledge_edit}),
     Role.agent: frozenset(_HANDLERS | {Permission.complaint_reopen, Permission.assignable}),
     Role.finance_approver: frozenset(_READERS),
     Role.auditor: frozenset(_READERS),

@@ -33,6 +33,7 @@ from kesu.complaints.queries import ComplaintFilters, list_complaints, mask_phon
 from kesu.complaints.schemas import ComplaintUpdate
 from kesu.complaints.sorting import Sort, list_sorted
 from kesu.errors import InvalidInput, KesuError, StaleVersion
+from kesu.knowledge.views import panel as knowledge_panel
 from kesu.privacy.masking import mask_json, mask_text
 from kesu.privacy.service import (
     audit_contact_read,
@@ -233,6 +234,7 @@ def _page(
             "repeat_of": repeat_of,
             "similar": similar,
             "triage": triage,
+            "knowledge": knowledge_panel(session, user, complaint, may_handle),
             "state": state or FormState(),
         },
         status_code,

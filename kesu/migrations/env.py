@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
+from kesu.knowledge.models import is_unmanaged
 from kesu.models import metadata
 
 config = context.config
@@ -16,6 +17,8 @@ def run(connection: Connection) -> None:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        # The knowledge search index (FTS5 table / GIN expression index) is the migration's.
+        include_name=lambda name, type_, parents: not is_unmanaged(name),
     )
     with context.begin_transaction():
         context.run_migrations()

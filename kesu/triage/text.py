@@ -110,6 +110,12 @@ class Segmenter:
         tokens = self._ensure_tokenizer().cut(text, HMM=hmm)
         return [token for token in tokens if not token.isspace()]
 
+    def cut_for_search(self, text: str) -> list[str]:
+        """jieba's search-mode tokens: each word and the dictionary sub-words of the longer
+        ones (电池鼓包 → 电池, 鼓包, 电池鼓包), so a word inside a longer phrase is found."""
+        tokens = self._ensure_tokenizer().cut_for_search(text)
+        return [token for token in tokens if not token.isspace()]
+
     def _ensure_tokenizer(self) -> jieba.Tokenizer:
         if self._tokenizer is None:
             with self._lock:
