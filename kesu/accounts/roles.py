@@ -43,6 +43,11 @@ class Permission(StrEnum):
     mention_review = "mention.review"  # convert or dismiss social-media mentions
     knowledge_edit = "knowledge.edit"  # write knowledge articles, drafts and submissions
     knowledge_publish = "knowledge.publish"  # review, publish and archive knowledge articles
+    compensation_request = "compensation.request"  # ask for a payout on a complaint
+    compensation_approve = "compensation.approve"  # decide payouts in one's approval queue
+    compensation_ledger = "compensation.ledger"  # read the payout ledger and budgets, export it
+    analytics_view = "analytics.view"  # dashboards, KPIs, reports (team leads: their team)
+    complaint_export = "complaint.export"  # the workbench list as Excel/CSV (PII masked by role)
     admin = "admin"
 
 
@@ -54,22 +59,31 @@ _HANDLERS = _READERS | {
     Permission.token_create,
     Permission.contact_view,
     Permission.mention_review,
+    Permission.compensation_request,
 }
 _LEADS = _HANDLERS | {
     Permission.complaint_assign,
     Permission.complaint_merge,
     Permission.complaint_reopen,
     Permission.customer_edit,
+    Permission.compensation_approve,
+    Permission.analytics_view,
+    Permission.complaint_export,
 }
+_INSIGHT = {Permission.compensation_ledger, Permission.analytics_view, Permission.complaint_export}
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.admin: frozenset(Permission) - {Permission.assignable},
-    Role.executive: frozenset(_LEADS),
-    Role.manager: frozenset(_LEADS | {Permission.knowledge_edit, Permission.knowledge_publish}),
+    Role.executive: frozenset(_LEADS | _INSIGHT),
+    Role.manager: frozenset(
+        _LEADS | _INSIGHT | {Permission.knowledge_edit, Permission.knowledge_publish}
+    ),
     Role.team_lead: frozenset(_LEADS | {Permission.assignable, Permission.knowledge_edit}),
     Role.agent: frozenset(_HANDLERS | {Permission.complaint_reopen, Permission.assignable}),
-    Role.finance_approver: frozenset(_READERS),
-    Role.auditor: frozenset(_READERS),
+    Role.finance_approver: frozenset(
+        _READERS | {Permission.compensation_approve, Permission.compensation_ledger}
+    ),
+    Role.auditor: frozenset(_READERS | _INSIGHT),
 }
 
 # Roles that see every complaint; the others see their team's, the unassigned pool and their own.

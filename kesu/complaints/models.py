@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kesu.accounts.models import Team, User
@@ -81,6 +82,8 @@ class Complaint(Base):
     contact_phone: Mapped[str | None] = mapped_column(String(32))
     contact_email: Mapped[str | None] = mapped_column(String(255))
     order_no: Mapped[str | None] = mapped_column(String(64), index=True)
+    # The order's value in CNY, when known: compensation standards may use it (kesu.compensation).
+    order_value: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
     product: Mapped[str | None] = mapped_column(String(128))
     remedy: Mapped[str | None] = mapped_column(String(16))
     category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"), index=True)

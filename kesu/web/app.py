@@ -81,6 +81,7 @@ def create_app(
     errors.install(app)
     docs.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    _include_insight(app)  # first: its /api/v1/complaints/export must win over /{id}
     app.include_router(complaints_api)
     app.include_router(accounts_api)
     app.include_router(taxonomy_api)
@@ -149,6 +150,26 @@ def _include_customer_side(app: FastAPI) -> None:
     from kesu.surveys.api import router as surveys_api
 
     for router in (attachments_api, email_api, social_api, surveys_api, knowledge_api):
+        app.include_router(router)
+
+
+def _include_insight(app: FastAPI) -> None:
+    """Compensation, analytics, exports and reports (JSON routes)."""
+    from kesu.analytics.api import router as analytics_api
+    from kesu.compensation.api import router as compensation_api
+    from kesu.compensation.ledger_api import router as ledger_api
+    from kesu.compensation.standards_api import router as standards_api
+    from kesu.exports.api import router as exports_api
+    from kesu.reports.api import router as reports_api
+
+    for router in (
+        standards_api,
+        compensation_api,
+        ledger_api,
+        exports_api,
+        analytics_api,
+        reports_api,
+    ):
         app.include_router(router)
 
 

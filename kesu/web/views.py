@@ -28,10 +28,15 @@ def routers() -> list[APIRouter]:
     # Imported here: the domain views import kesu.web helpers, so this module stays a leaf.
     from kesu.accounts import user_admin_views as user_admin
     from kesu.accounts import views as accounts
+    from kesu.analytics import views as analytics
     from kesu.attachments import views as attachments
+    from kesu.compensation import ledger_views as compensation_ledger
+    from kesu.compensation import standards_views as compensation_standards
+    from kesu.compensation import views as compensation
     from kesu.complaints import repeats_views
     from kesu.complaints import views as complaints
     from kesu.customers import views as customers
+    from kesu.exports import views as exports
     from kesu.incidents import views as incidents
     from kesu.intake import health_views as channel_health
     from kesu.intake import views as intake
@@ -40,6 +45,7 @@ def routers() -> list[APIRouter]:
     from kesu.knowledge import views as knowledge
     from kesu.notify import customer_views as customer_notify
     from kesu.notify import views as notify
+    from kesu.reports import views as reports
     from kesu.routing import views as routing
     from kesu.sla import views as sla
     from kesu.surveys import views as surveys
@@ -71,6 +77,12 @@ def routers() -> list[APIRouter]:
         channel_health.router,
         surveys.router,
         knowledge.router,
+        compensation_standards.router,
+        compensation.router,
+        compensation_ledger.router,
+        analytics.router,
+        exports.router,
+        reports.router,
         tasks.router,
         incidents.router,
         router,

@@ -1,0 +1,1 @@
+"""Analysis: KPIs, rollups, business volumes, dashboards."""

@@ -1,0 +1,3 @@
+"""Approval chains: thresholds and roles as data, fast claims, joint review (placeholder)."""
+
+from __future__ import annotations

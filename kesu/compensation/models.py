@@ -1,0 +1,114 @@
+"""Tables of compensation: the standards (versioned), requests and their approvals, payouts.
+
+Amounts are ``Numeric(14, 2)`` read as :class:`decimal.Decimal`, never floats.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ForeignKey, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kesu.db import Base
+
+MONEY = Numeric(14, 2)
+
+
+# --- the standards (owned by kesu.compensation.standards) ---------------------------------
+class StandardVersion(Base):
+    """One published version of the whole matrix; editing makes a new one, old ones stay."""
+
+    __tablename__ = "compensation_standard_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[int] = mapped_column(unique=True)  # 1, 2, 3 … as shown to people
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(128), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class StandardRule(Base):
+    """One row of a version of the matrix: conditions (routing condition language) → method
+    and amount rule."""
+
+    __tablename__ = "compensation_rules"
+    __table_args__ = (UniqueConstraint("version_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("compensation_standard_versions.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int]
+    name: Mapped[str] = mapped_column(String(128))
+    conditions: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    amount_rule: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+# --- requests and approvals (owned by kesu.compensation.service / approvals) ---------------
+class CompensationRequest(Base):
+    __tablename__ = "compensation_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(
+        ForeignKey("complaints.id", ondelete="CASCADE"), index=True
+    )
+    rule_id: Mapped[int | None] = mapped_column(ForeignKey("compensation_rules.id"))
+    standard_version: Mapped[int | None]  # StandardVersion.number the request was made under
+    method: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    requested_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(default=1)
+
+
+class CompensationApproval(Base):
+    """One step of a request's approval chain (a role, or a department of a joint review)."""
+
+    __tablename__ = "compensation_approvals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("compensation_requests.id", ondelete="CASCADE"), index=True
+    )
+    step: Mapped[int]
+    role: Mapped[str] = mapped_column(String(32))
+    approver_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decision: Mapped[str] = mapped_column(String(16), default="pending")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    decided_at: Mapped[datetime | None]
+
+
+# --- the ledger (owned by kesu.compensation.ledger) ----------------------------------------
+class CompensationPayout(Base):
+    """One approved payout: written once, in the transaction of the final approval."""
+
+    __tablename__ = "compensation_payouts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("compensation_requests.id"), unique=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    method: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    standard_version: Mapped[int | None]
+    approved_at: Mapped[datetime] = mapped_column(index=True)
+    paid_at: Mapped[datetime | None]
+
+
+class CompensationBudget(Base):
+    """The budget of a period (``YYYY-MM``) for a team (NULL: the whole company)."""
+
+    __tablename__ = "compensation_budgets"
+    __table_args__ = (UniqueConstraint("period", "team_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period: Mapped[str] = mapped_column(String(7))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    amount: Mapped[Decimal] = mapped_column(MONEY)

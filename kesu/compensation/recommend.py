@@ -1,0 +1,3 @@
+"""The recommendation: the rule that applies, the amount, the reason (placeholder)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Compensation requests and their decisions (placeholder)."""
+
+from __future__ import annotations

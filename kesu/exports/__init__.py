@@ -1,0 +1,1 @@
+"""Exports of the workbench list (Excel, CSV), in the background when large."""

@@ -1,0 +1,3 @@
+"""Exports: rows, masking, formula neutralisation, background jobs (placeholder)."""
+
+from __future__ import annotations

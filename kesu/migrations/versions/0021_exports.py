@@ -1,0 +1,26 @@
+"""background exports (placeholder: filled by its owner)
+
+Revision ID: 0021
+Revises: 0020
+Create Date: 2026-12-02 04:00:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+import kesu.db
+
+revision = "0021"
+down_revision = "0020"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

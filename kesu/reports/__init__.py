@@ -1,0 +1,1 @@
+"""Monthly and quarterly analysis reports (Excel, PDF), on demand and on a schedule."""
