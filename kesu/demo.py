@@ -392,6 +392,7 @@ def bring_to_life(db: Database, clock: Clock, settings: Any) -> dict[str, int]:
     from kesu.intake.email import demo as email_demo
     from kesu.knowledge import demo as knowledge_demo
     from kesu.notify import customer_demo
+    from kesu.reports import demo as report_demo
     from kesu.surveys import demo as survey_demo
     from kesu.worker import Worker
 
@@ -433,6 +434,7 @@ def bring_to_life(db: Database, clock: Clock, settings: Any) -> dict[str, int]:
     customer_messages = customer_demo.show(db, clock)  # left pending in the outbox
     rated = survey_demo.show(db, clock)  # good, low and open satisfaction surveys
     articles = knowledge_demo.show(db, clock)  # a resolved complaint made an article
+    report_schedules = report_demo.show(db, clock)  # monthly and quarterly report emails
     return {
         "live": len(live),
         "spike": len(spike),
@@ -441,6 +443,7 @@ def bring_to_life(db: Database, clock: Clock, settings: Any) -> dict[str, int]:
         "customer_messages": customer_messages,
         "surveys": rated,
         "articles": articles,
+        "report_schedules": report_schedules,
     }
 
 

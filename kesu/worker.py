@@ -27,6 +27,7 @@ from kesu.errors import InvalidInput
 from kesu.intake.email.poller import poll_due as poll_mailboxes
 from kesu.notify.delivery import DeliveryStats, deliver_due
 from kesu.privacy.erasure import anonymize_expired
+from kesu.reports.schedules import run_due as reports_due
 from kesu.sla.escalation import fire_due
 from kesu.sla.reconcile import reconcile
 from kesu.surveys.service import run_due as surveys_due
@@ -46,6 +47,7 @@ class PassStats:
     mails: int = 0  # messages taken in from the IMAP mailboxes (kesu.intake.email)
     swept: int = 0  # attachment blobs no row references (kesu.attachments), hourly
     surveys: int = 0  # satisfaction surveys sent, expired or archived (kesu.surveys)
+    reports: int = 0  # scheduled reports written to the outbox (kesu.reports)
 
     @property
     def busy(self) -> bool:
@@ -92,6 +94,7 @@ class Worker:
             stats.reconciled = reconcile(session, self.clock)
         stats.surveys = self.surveys()
         stats.mails = poll_mailboxes(self.db, self.clock, self.settings)
+        stats.reports = reports_due(self.db, self.clock)  # before delivery: sent this pass
         stats.delivery = deliver_due(
             self.db, self.clock, self.settings, self.http, self.outbox_batch, self.wall
         )

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite and the benchmarks need, if they are missing:
 # PostgreSQL (tests run on it too), Chromium (browser tests), fonts for Chinese, dovecot (the
-# email intake tests' IMAP server), wrk (bench).
+# email intake tests' IMAP server), pango (WeasyPrint's layout, the PDF reports), wrk (bench).
 set -euo pipefail
 
 want=()
 command -v chromium >/dev/null 2>&1 || want+=(chromium)
 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || want+=(postgresql)
 fc-list 2>/dev/null | grep -qi "noto sans cjk" || want+=(fonts-noto-cjk)
+/sbin/ldconfig -p 2>/dev/null | grep -q libpango-1.0 || want+=(libpango-1.0-0 libpangoft2-1.0-0)
 [[ -x /usr/sbin/dovecot ]] || want+=(dovecot-imapd)
 if [[ "${1:-}" == "--bench" ]]; then
   command -v wrk >/dev/null 2>&1 || want+=(wrk)

@@ -129,7 +129,15 @@ def send(job: Job, settings: Settings, http: httpx.Client, wall: datetime) -> De
 def _mail(job: Job, settings: Settings) -> email.EmailMessage:
     number = job.data.get("complaint")
     if not (job.data.get("customer") and isinstance(number, str) and number):
-        return email.build(settings, job.recipient, job.title, job.body, str(job.id))
+        files = job.data.get("attachments")
+        return email.build(
+            settings,
+            job.recipient,
+            job.title,
+            job.body,
+            str(job.id),
+            files if isinstance(files, list) else (),
+        )
     previous = job.data.get("in_reply_to")
     in_reply_to = (
         email.customer_message_id(settings, number, str(previous))

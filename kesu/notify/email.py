@@ -6,16 +6,28 @@ same id and mail systems that deduplicate on it show the message once.
 
 from __future__ import annotations
 
+import base64
 import smtplib
 import ssl
+from collections.abc import Sequence
 from email.message import EmailMessage
 from email.utils import formatdate
+from typing import Any
 
 from kesu.config import Settings
 from kesu.notify.channels import DeliveryResult, DeliveryStatus
 
 
-def build(settings: Settings, to: str, subject: str, body: str, delivery_id: str) -> EmailMessage:
+def build(
+    settings: Settings,
+    to: str,
+    subject: str,
+    body: str,
+    delivery_id: str,
+    attachments: Sequence[dict[str, Any]] = (),
+) -> EmailMessage:
+    """A plain-text email; ``attachments`` (``{"filename", "content_type", "content_b64"}``,
+    as an outbox row's ``data["attachments"]`` carries them) make it multipart/mixed."""
     message = EmailMessage()
     message["From"] = settings.smtp_from
     message["To"] = to
@@ -25,6 +37,14 @@ def build(settings: Settings, to: str, subject: str, body: str, delivery_id: str
     message["Message-ID"] = f"<kesu-{delivery_id}@{domain}>"
     message["X-Kesu-Delivery"] = delivery_id
     message.set_content(body)  # UTF-8; Chinese subjects are RFC 2047-encoded by the policy
+    for item in attachments:
+        maintype, _, subtype = str(item["content_type"]).partition("/")
+        message.add_attachment(
+            base64.b64decode(item["content_b64"]),
+            maintype=maintype,
+            subtype=subtype or "octet-stream",
+            filename=str(item["filename"]),
+        )
     return message
 
 
