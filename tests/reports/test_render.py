@@ -11,12 +11,21 @@ import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
+from kesu.errors import InvalidInput
 from kesu.reports import pdf, xlsx
 from kesu.reports.periods import month, parse, previous, quarter
 from kesu.reports.service import KpiRow, Measure, PayoutRow, Report, Row
-from kesu.errors import InvalidInput
 
-ZH_HEADINGS = ("月度投诉分析报告", "概览", "关键指标与目标", "趋势", "主要问题", "重复与升级投诉", "赔付", "整改措施")
+ZH_HEADINGS = (
+    "月度投诉分析报告",
+    "概览",
+    "关键指标与目标",
+    "趋势",
+    "主要问题",
+    "重复与升级投诉",
+    "赔付",
+    "整改措施",
+)
 EN_HEADINGS = ("Monthly complaint analysis report", "Overview", "Trends", "Compensation")
 
 
@@ -77,7 +86,15 @@ def test_the_pdf_fetches_nothing():
 
 def test_the_workbook_has_a_sheet_per_section_with_numbers_as_numbers():
     book = load_workbook(io.BytesIO(xlsx.render(sample())))
-    assert book.sheetnames == ["概览", "关键指标与目标", "趋势", "主要问题", "重复与升级投诉", "赔付", "整改措施"]
+    assert book.sheetnames == [
+        "概览",
+        "关键指标与目标",
+        "趋势",
+        "主要问题",
+        "重复与升级投诉",
+        "赔付",
+        "整改措施",
+    ]
     overview = [list(r) for r in book["概览"].iter_rows(values_only=True)]
     assert ["投诉总数", 10] in overview
     assert ["电话", 7] in overview
