@@ -117,12 +117,16 @@ class Report:
         return f"kesu-report-{self.period.code}"
 
 
-def _summed(points: list[Any]) -> list[Row]:
+def _summed(points: list[Any], kind: str | None = None) -> list[Row]:
+    """Sums a series over its periods per key; ``kind`` names codes (``channel``) by label."""
+    from kesu.web.templating import label
+
     values: dict[str, float] = defaultdict(float)
     labels: dict[str, str] = {}
     for point in points:
         values[point.key] += point.value
-        labels.setdefault(point.key, point.label)
+        shown = point.label if point.label and point.label != point.key else None
+        labels.setdefault(point.key, shown or (label(kind, point.key) if kind else point.key))
     rows = [Row(k, labels[k] or k, v) for k, v in values.items()]
     return sorted(rows, key=lambda r: (-r.value, r.label))
 
@@ -217,7 +221,8 @@ def gather(
         monthly = analytics.series(session, metric="complaints", by="month", group=None, **window)
         total = round(sum(p.value for p in monthly))
         by_channel = _summed(
-            analytics.series(session, metric="complaints", by="month", group="channel", **window)
+            analytics.series(session, metric="complaints", by="month", group="channel", **window),
+            "channel",
         )
         trend_by = "week" if period.kind == "monthly" else "month"
         trend_points = (

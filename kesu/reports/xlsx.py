@@ -89,7 +89,11 @@ def render(report: Report) -> bytes:
             ],
         )
         for k in report.kpis:
-            status = _("未达标") if k.below_target else ("" if k.target is None else _("达标"))
+            status = (
+                _("未达标")
+                if k.below_target
+                else ("" if k.target is None or k.value is None else _("达标"))
+            )
             _rows(
                 sheet,
                 [(k.label, k.code, k.value, k.target, k.numerator, k.denominator, k.unit, status)],

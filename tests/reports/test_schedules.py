@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from kesu.notify.models import OutboxMessage
 from kesu.reports.models import ReportRun
-from tests.flows import worker
+from tests.flows import make_staff, worker
 from tests.reports.conftest import november, token
 from tests.web.conftest import csrf_of, login
 
@@ -114,7 +114,7 @@ def test_a_quarterly_schedule_waits_for_its_day_and_speaks_its_language(
 
 
 def test_the_reports_page(db, settings, clock, browser):
-    november(db, settings, clock)
+    make_staff(db, clock, {"manager_a": ("manager", None)})
     assert login(browser, "manager_a").status_code == 303
     page = browser.get("/reports")
     assert page.status_code == 200 and 'action="/reports/download"' in page.text
@@ -127,7 +127,7 @@ def test_the_reports_page(db, settings, clock, browser):
 
 
 def test_admins_manage_schedules_on_the_page(db, settings, clock, browser):
-    november(db, settings, clock)
+    make_staff(db, clock, {"admin_a": ("admin", None)})
     assert login(browser, "admin_a").status_code == 303
     page = browser.get("/reports")
     assert "定时发送" in page.text
