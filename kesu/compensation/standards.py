@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kesu.accounts.audit import record_audit
@@ -331,7 +332,12 @@ def publish(
         note=note[:2000],
     )
     session.add(version)
-    session.flush()  # the unique number: a concurrent publication fails here or at commit
+    try:
+        session.flush()  # the unique number: a concurrent publication of the same base fails
+    except IntegrityError:
+        raise StaleVersion(
+            _("赔付标准刚被他人更新，请刷新后再编辑"), field="base_version"
+        ) from None
     for position, rule in enumerate(rules, start=1):
         session.add(
             StandardRule(
