@@ -44,10 +44,25 @@ class Chart:
     width: int = BAR_WIDTH + 240
 
 
+def short(label: str, room: int = 26) -> str:
+    """The label cut to what fits beside a bar (a Chinese character is two units wide)."""
+    used = 0
+    for index, char in enumerate(label):
+        used += 1 if char.isascii() else 2
+        if used > room:
+            return label[:index] + "…"
+    return label
+
+
 def chart(rows: tuple[Row, ...] | list[Row]) -> Chart:
     top = max((r.value for r in rows), default=0.0) or 1.0
     bars = tuple(
-        Bar(r.label, r.value, i * (BAR_HEIGHT + BAR_GAP), max(1, round(BAR_WIDTH * r.value / top)))
+        Bar(
+            short(r.label),
+            r.value,
+            i * (BAR_HEIGHT + BAR_GAP),
+            max(1, round(BAR_WIDTH * r.value / top)),
+        )
         for i, r in enumerate(rows)
     )
     return Chart(bars, max(BAR_HEIGHT, len(bars) * (BAR_HEIGHT + BAR_GAP)))
@@ -67,6 +82,7 @@ def html(report: Report) -> str:
             value_text=value_text,
             target_text=target_text,
             locale=report.locale,
+            colon=": " if report.locale == "en" else "：",
         )
 
 

@@ -23,6 +23,10 @@ class Period:
     end: date  # the day after the last one
 
     @property
+    def last_day(self) -> date:
+        return date.fromordinal(self.end.toordinal() - 1)
+
+    @property
     def months(self) -> int:
         return 1 if self.kind == "monthly" else 3
 

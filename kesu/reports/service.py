@@ -230,9 +230,11 @@ def gather(
             if trend_by == "month"
             else analytics.series(session, metric="complaints", by="week", group=None, **window)
         )
+        # A week that began before the period is labelled with the period's first day.
         trend = [
-            Row(p.period.isoformat(), p.period.isoformat(), p.value)
+            Row(day.isoformat(), day.isoformat(), p.value)
             for p in sorted(trend_points, key=lambda p: p.period)
+            if (day := max(p.period, period.start))
         ]
         categories = _summed(
             analytics.series(session, metric="complaints", by="month", group="category", **window)
