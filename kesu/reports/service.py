@@ -17,7 +17,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from kesu.accounts.models import Team
@@ -182,27 +182,30 @@ def payouts(
 
 
 def measures(session: Session, start: date, end: date, team_id: int | None) -> list[Measure]:
-    """The corrective and preventive measures recorded on the period's complaints."""
-    text = Complaint.outputs["measures"].as_string()
+    """The corrective and preventive measures recorded on the period's complaints (newest
+    ``MEASURES_MAX``), read through the partial index ``ix_complaints_measures_received``."""
+    from kesu.reports.models import HAS_MEASURES
+    from kesu.web.templating import loc
+
+    dialect = session.get_bind().dialect.name
+    value = Complaint.outputs["measures"].as_string()
     query = (
-        select(Complaint.number, Category, text)
+        select(Complaint.number, Category, value)
         .outerjoin(Category, Category.id == Complaint.category_id)
         .where(
+            text(HAS_MEASURES.get(dialect, HAS_MEASURES["sqlite"])),
             Complaint.received_at >= _utc(start),
             Complaint.received_at < _utc(end),
-            text.is_not(None),
-            text != "",
         )
-        .order_by(Complaint.id.desc())
+        .order_by(Complaint.received_at.desc(), Complaint.id.desc())
         .limit(MEASURES_MAX)
     )
     if team_id is not None:
         query = query.where(Complaint.team_id == team_id)
-    from kesu.web.templating import loc
-
     return [
-        Measure(number, loc(category) if category is not None else "", str(value))
-        for number, category, value in session.execute(query)
+        Measure(number, loc(category) if category is not None else "", str(found))
+        for number, category, found in session.execute(query)
+        if found
     ]
 
 

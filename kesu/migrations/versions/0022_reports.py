@@ -56,9 +56,7 @@ def upgrade() -> None:
             "schedule_id", "email", name=op.f("uq_report_recipients_schedule_id_email")
         ),
     )
-    op.create_index(
-        op.f("ix_report_recipients_schedule_id"), "report_recipients", ["schedule_id"]
-    )
+    op.create_index(op.f("ix_report_recipients_schedule_id"), "report_recipients", ["schedule_id"])
     op.create_table(
         "report_runs",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -80,8 +78,17 @@ def upgrade() -> None:
         ),
     )
 
+    op.create_index(
+        "ix_complaints_measures_received",
+        "complaints",
+        ["received_at"],
+        sqlite_where=sa.text("json_extract(outputs, '$.measures') IS NOT NULL"),
+        postgresql_where=sa.text("(outputs ->> 'measures') IS NOT NULL"),
+    )
+
 
 def downgrade() -> None:
+    op.drop_index("ix_complaints_measures_received", table_name="complaints")
     op.drop_table("report_runs")
     op.drop_index(op.f("ix_report_recipients_schedule_id"), table_name="report_recipients")
     op.drop_table("report_recipients")
