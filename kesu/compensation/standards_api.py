@@ -33,7 +33,13 @@ from kesu.web.params import ComplaintRef
 router = APIRouter(tags=["compensation"])
 API = "/api/v1/compensation/standards"
 VersionQuery = Annotated[int | None, Query(ge=1, le=1_000_000)]
-Money = Annotated[str, Field(min_length=1, max_length=20)] | Annotated[int, Field(ge=0)]
+# A decimal string ("19.90"), an integer or a JSON number (read through its shortest text, which
+# is exact for amounts of this size); checked and quantised by standards.money.
+Money = (
+    Annotated[str, Field(min_length=1, max_length=20)]
+    | Annotated[int, Field(ge=-(10**12), le=10**12)]
+    | Annotated[float, Field(allow_inf_nan=False)]
+)
 
 Reader = Annotated[User, Needs(Permission.complaint_read)]
 AdminW = Annotated[User, NeedsW(Permission.admin)]
