@@ -195,3 +195,46 @@ def test_staff_edit_the_order_value(client: Any, admin: Any) -> None:
     events = client.get(f"/api/v1/complaints/{made['id']}/events", headers=admin).json()
     updated = [e for e in events if e["kind"] == "updated"]
     assert updated and "59.50" in str(updated[-1])
+
+
+def test_two_admins_publishing_at_once_make_one_version(db: Any, clock: Any, backend: str) -> None:
+    """PostgreSQL: both read version 1 as current; the second insert of number 2 waits for the
+    first transaction and fails on the unique number: a 409, never two versions 2."""
+    import threading
+
+    from kesu.accounts.service import SYSTEM
+    from kesu.compensation import standards
+    from kesu.errors import StaleVersion
+
+    if backend != "postgresql":
+        pytest.skip("SQLite serialises writers: the second one simply sees version 2")
+    number, raw = current_rules(db)
+    rows = standards.validate_rules(raw)
+    flushed, outcome = threading.Event(), {}
+
+    def second() -> None:
+        flushed.wait(10)
+        try:
+            with db.session() as session:
+                standards.publish(session, clock, SYSTEM, rows, base_version=number)
+            outcome["second"] = "published"
+        except StaleVersion:
+            outcome["second"] = "stale"
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    with db.session() as session:
+        standards.publish(session, clock, SYSTEM, rows, base_version=number)
+        flushed.set()
+        waiting = 0
+        with db.engine.connect() as watch:  # until the second waits on the uncommitted number
+            for _ in range(5000):
+                waiting = watch.exec_driver_sql(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                ).scalar_one()
+                if waiting or not thread.is_alive():
+                    break
+        assert waiting == 1, "the second publication never waited on the first"
+    thread.join(10)
+    assert outcome == {"second": "stale"}
+    assert version_count(db) == 2
