@@ -54,6 +54,15 @@ def test_publish_makes_a_new_version_and_keeps_the_old(db: Any, client: Any, adm
     assert [v["number"] for v in client.get(API + "/versions", headers=admin).json()] == [2, 1]
 
 
+def test_what_get_returns_can_be_sent_back(client: Any, admin: Any) -> None:
+    read = client.get(API, headers=admin).json()
+    rules = list(reversed(read["rules"]))
+    sent = client.put(API, json={"base_version": 1, "rules": rules}, headers=admin)
+    assert sent.status_code == 201, sent.text
+    assert [r["name"] for r in sent.json()["rules"]] == [r["name"] for r in rules]
+    assert [r["position"] for r in sent.json()["rules"]] == list(range(1, len(rules) + 1))
+
+
 def test_a_stale_edit_is_409_and_writes_nothing(db: Any, client: Any, admin: Any) -> None:
     number, rows = current_rules(db)
     assert (
