@@ -86,6 +86,7 @@ class CompensationRequest(Base):
     rule_name: Mapped[str] = mapped_column(String(128), default="")
     chain: Mapped[str] = mapped_column(String(16), default="chain")  # fast | chain | joint
     tier: Mapped[str] = mapped_column(String(32), default="")  # the tier's code
+    steps_done: Mapped[int] = mapped_column(default=0)  # decided steps (each bumps version)
 
     __mapper_args__ = {"version_id_col": version}
 

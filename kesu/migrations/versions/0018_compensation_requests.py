@@ -40,6 +40,7 @@ def upgrade() -> None:
         sa.Column("rule_name", sa.String(length=128), nullable=False),
         sa.Column("chain", sa.String(length=16), nullable=False),
         sa.Column("tier", sa.String(length=32), nullable=False),
+        sa.Column("steps_done", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["complaint_id"],
             ["complaints.id"],
