@@ -6,9 +6,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from kesu.compensation.models import CompensationPayout
 from sqlalchemy import select
 
+from kesu.compensation.models import CompensationPayout
 from kesu.complaints.models import Complaint, ComplaintEvent
 from tests.compensation.flow_helpers import ask, complaint, decide, payouts, staff, stored
 
