@@ -172,7 +172,7 @@ def _tier_words(session: Session) -> list[str]:
             bound = _("≤ %(max)s 元") % {"max": service.money(tier.max_amount)}
         else:
             bound = _("> %(min)s 元") % {"min": service.money(low or Decimal(0))}
-        out.append(f"{bound}：{approvals.describe(tier, teams)}")
+        out.append(f"{bound} — {approvals.describe(tier, teams)}")
         low = tier.max_amount
     return out
 
