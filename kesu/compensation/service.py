@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -35,6 +35,7 @@ from kesu.clock import Clock
 from kesu.compensation import approvals, ledger
 from kesu.compensation.methods import METHODS
 from kesu.compensation.models import CompensationApproval, CompensationRequest
+from kesu.compensation.recommend import Recommendation, recommend
 from kesu.complaints import timeline
 from kesu.complaints.models import Complaint
 from kesu.errors import Conflict, Forbidden, InvalidInput, NotFound, StaleVersion
@@ -48,27 +49,9 @@ DECIDED = frozenset({"approved", "rejected", "paid", "cancelled"})
 MAX_REASON = 2000
 
 
-class Recommended(Protocol):
-    """What this module reads of ``kesu.compensation.recommend.Recommendation``."""
-
-    method: str
-    amount: Decimal
-    amount_max: Decimal | None
-    rule_id: int
-    rule_name: str
-    standard_version: int
-    choices: tuple[Any, ...]
-    case_by_case: bool
-
-
-def recommendation(session: Session, complaint: Complaint) -> Recommended | None:
+def recommendation(session: Session, complaint: Complaint) -> Recommendation | None:
     """The recommendation for ``complaint`` (None: no rule applies)."""
-    from kesu.compensation import recommend
-
-    # getattr: the module is std's; until its recommend() is merged, no rule applies.
-    fn = getattr(recommend, "recommend", None)
-    found: Recommended | None = fn(session, complaint) if fn is not None else None
-    return found
+    return recommend(session, complaint)
 
 
 # ---- words ------------------------------------------------------------------------------
@@ -107,14 +90,14 @@ class Deviation:
     why: str = ""
 
 
-def deviation(rec: Recommended | None, method: str, amount: Decimal) -> Deviation:
+def deviation(rec: Recommendation | None, method: str, amount: Decimal) -> Deviation:
     """Whether ``method``/``amount`` departs from ``rec``: no rule, another method than the
     recommendation or its choices, or more than the amount (a range's cap)."""
     if rec is None:
         return Deviation(True, _("没有适用的赔付标准"))
     allowed: dict[str, Decimal] = {rec.method: rec.amount_max or rec.amount}
     for choice in rec.choices:
-        cap = getattr(choice, "amount_max", None) or choice.amount
+        cap = choice.amount_max or choice.amount
         allowed[choice.method] = max(cap, allowed.get(choice.method, Decimal(0)))
     if method not in allowed:
         return Deviation(True, _("赔付方式与推荐不同"))

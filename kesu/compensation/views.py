@@ -464,7 +464,6 @@ def _rule_words(session: Session, req: CompensationRequest, locale: str) -> str:
     from kesu.compensation.models import StandardRule
 
     rule = session.get(StandardRule, req.rule_id)
-    words = getattr(standards, "rule_in_words", None)
-    if rule is None or words is None:
+    if rule is None:
         return req.rule_name
-    return str(words(rule, locale))
+    return standards.rule_in_words(rule, locale)
