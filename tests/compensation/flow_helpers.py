@@ -29,11 +29,13 @@ PEOPLE = {
 }
 
 
-def staff(db: Database, clock: FrozenClock) -> dict[str, dict[str, str]]:
-    """Creates PEOPLE; returns each one's Bearer headers."""
+def staff(db: Database, clock: FrozenClock, *only: str) -> dict[str, dict[str, str]]:
+    """Creates PEOPLE (or ``only`` those); returns each one's Bearer headers."""
     headers: dict[str, dict[str, str]] = {}
     with db.session() as session:
         for username, (role, team) in PEOPLE.items():
+            if only and username not in only:
+                continue
             user = accounts.create_user(
                 session,
                 clock,

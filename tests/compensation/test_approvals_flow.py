@@ -18,7 +18,7 @@ def steps(body: dict[str, Any]) -> list[tuple[int, str, str | None, str]]:
 
 
 def test_fast_claim_is_approved_at_once_by_rule(client: Any, db: Any, clock: Any) -> None:
-    people = staff(db, clock)
+    people = staff(db, clock, "agent_a")
     cid = complaint(db, clock)
     r = ask(client, people["agent_a"], cid, "50.00")
     assert r.status_code == 201, r.text
@@ -94,7 +94,7 @@ def test_joint_review_needs_every_department(client: Any, db: Any, clock: Any) -
 
 
 def test_self_approval_is_refused(client: Any, db: Any, clock: Any) -> None:
-    people = staff(db, clock)
+    people = staff(db, clock, "agent_a", "lead_a")
     cid = complaint(db, clock)
     # a team lead requests on a complaint of their own team: they may not approve it
     rid = ask(client, people["lead_a"], cid, "300.00").json()["id"]
