@@ -143,3 +143,37 @@ def test_lists_and_the_bell(client: Any, db: Any, clock: Any) -> None:
         client.get("/api/v1/compensation/requests?status=pending", headers=people["fin_a"]).json()
         != []
     )  # finance reads the ledger: every request
+
+
+def test_a_new_standard_version_does_not_change_an_earlier_decision(
+    client: Any, db: Any, clock: Any
+) -> None:
+    from kesu.accounts.service import SYSTEM
+    from kesu.compensation import standards
+    from kesu.compensation.models import StandardRule
+    from tests.compensation.std_helpers import current_rules
+
+    people = staff(db, clock, "agent_a", "lead_a")
+    cid = made(db, clock, **QUALITY)
+    rid = ask(client, people["agent_a"], cid, "199.90", "refund", None).json()["id"]
+    assert decide(client, people["lead_a"], rid).json()["status"] == "approved"
+    number, rows = current_rules(db)
+    for row in rows:
+        if row["name"].startswith("产品质量问题"):
+            row["amount_rule"] = {"kind": "percent", "percent": "50"}
+    with db.session() as session:
+        standards.publish(
+            session, clock, SYSTEM, standards.validate_rules(rows), base_version=number
+        )
+    earlier = client.get(f"/api/v1/compensation/requests/{rid}", headers=people["lead_a"]).json()
+    assert earlier["standard_version"] == 1 and earlier["amount"] == "199.90"
+    assert earlier["status"] == "approved" and earlier["recommended"]["amount"] == "199.90"
+    with db.session(write=False) as session:
+        rule = session.get(StandardRule, earlier["rule"]["id"])
+        assert rule is not None and "100%" in standards.rule_in_words(rule, "zh_CN")
+    # a new complaint with the same facts is measured against version 2: 199.90 now deviates
+    later = made(db, clock, **QUALITY)
+    refused = ask(client, people["agent_a"], later, "199.90", "refund", None)
+    assert refused.status_code == 422 and refused.json()["field"] == "reason"
+    ok = ask(client, people["agent_a"], later, "99.95", "refund", None).json()
+    assert ok["standard_version"] == 2 and ok["deviation"] is False
