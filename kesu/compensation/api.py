@@ -247,6 +247,27 @@ def decide(
         return as_dict(session, req)
 
 
+class CancelIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    reason: str = Field(default="", max_length=service.MAX_REASON)
+
+
+@router.post(
+    "/api/v1/compensation/requests/{request_id}/cancel",
+    dependencies=[NeedsW(Permission.compensation_request)],
+    response_model=RequestOut,
+)
+def cancel(
+    request_id: Id, body: CancelIn, db: DatabaseDep, user: UserW, clock: ClockDep
+) -> dict[str, Any]:
+    """Withdraws a pending request (its requester, or a lead or manager who sees the
+    complaint); a decided request is a 409. Then a new request may be made."""
+    with db.session() as session:
+        req = service.cancel(session, clock, user, request_id, body.reason)
+        session.flush()
+        return as_dict(session, req)
+
+
 @router.get(
     "/api/v1/compensation/approvals",
     dependencies=[Needs(Permission.signed_in)],

@@ -327,6 +327,31 @@ def decide(
     return req
 
 
+def cancel(
+    session: Session, clock: Clock, user: User, request_id: int, reason_raw: str | None
+) -> CompensationRequest:
+    """Withdraws a pending request (its requester, or a lead/manager of the complaint): the
+    open steps are skipped, nothing is paid, and a new request may be made."""
+    from kesu.accounts.roles import Permission, can
+    from kesu.complaints.access import get_complaint_for_user
+
+    reason = _reason(reason_raw)
+    req = load_for_update(session, request_id)
+    complaint = get_complaint_for_user(session, user, req.complaint_id)
+    if req.requested_by != user.id and not can(user.role, Permission.complaint_assign):
+        raise Forbidden(_("只有申请人或组长、主管可以撤回赔付申请"), code="not_yours")
+    if req.status != OPEN:
+        raise Conflict(_("这个赔付申请已有结果，不能再审批"), code="decided")
+    for step in steps_of(session, req):
+        if step.decision == "pending":
+            step.decision = "skipped"
+    req.status = "cancelled"
+    req.decided_at = clock.now()
+    session.flush()  # the version compare-and-set
+    _decided_event(session, clock, Actor.of(user), complaint, req, reason)
+    return req
+
+
 def _approved(
     session: Session, clock: Clock, actor: Actor, complaint: Complaint, req: CompensationRequest
 ) -> None:
@@ -357,7 +382,13 @@ def _decided_event(
         actor,
         complaint,
         "compensation_decided",
-        body=(f"赔付已批准：{words}" if approved else f"赔付被驳回：{words}（{reason}）"),
+        body=(
+            f"赔付已批准：{words}"
+            if approved
+            else f"赔付申请已撤回：{words}"
+            if req.status == "cancelled"
+            else f"赔付被驳回：{words}（{reason}）"
+        ),
         data={
             "request": req.id,
             "status": req.status,

@@ -156,6 +156,9 @@ def panel(session: Session, user: User, complaint: Complaint) -> dict[str, Any]:
         "open": open_req,
         "may_request": may_request,
         "may_decide": open_req is not None and _may_decide(session, user, open_req),
+        "may_cancel": open_req is not None
+        and can(user.role, Permission.compensation_request)
+        and (open_req.requested_by == user.id or can(user.role, Permission.complaint_assign)),
         "rec": rec,
         "methods": [(code, _(label)) for code, label in METHODS.items()],
         "tiers": _tier_words(session),
@@ -295,6 +298,38 @@ def decision_page(
             }.get(outcome.status, _("已同意，等待下一步审批")),
         )
     return redirect(target)
+
+
+@router.post(
+    "/compensation/requests/{request_id}/cancel",
+    dependencies=[PageNeedsW(Permission.compensation_request)],
+)
+def cancel_page(
+    request: Request,
+    request_id: Id,
+    form: CheckedForm,
+    session: WriteSession,
+    user: PageUserW,
+    clock: ClockDep,
+) -> Response:
+    """Withdraw a pending request from the complaint page."""
+    try:
+        req = service.cancel(session, clock, user, request_id, text(form, "reason", 2001))
+        session.commit()
+    except (KesuError, StaleDataError) as exc:
+        session.rollback()
+        message = (
+            exc.message
+            if isinstance(exc, KesuError)
+            else _("这个赔付申请已被他人更新，请刷新后重试")
+        )
+        flash(request, message, "error")
+        back = text(form, "back", 40)
+        ok = back and back.replace("-", "").isalnum()
+        return redirect(f"/complaints/{back}#compensation" if ok else "/compensation/queue")
+    complaint = session.get(Complaint, req.complaint_id)
+    flash(request, _("赔付申请已撤回"))
+    return redirect(f"/complaints/{complaint.number if complaint else ''}#compensation")
 
 
 # ---- the queue --------------------------------------------------------------------------

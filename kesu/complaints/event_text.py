@@ -357,6 +357,8 @@ def _compensation_decided(d: dict[str, Any], ctx: Context) -> str:
         if d.get("chain") == "fast":
             return _("快速理赔已按规则批准：%(what)s") % {"what": what}
         return _("赔付已批准：%(what)s") % {"what": what}
+    if d.get("status") == "cancelled":
+        return _with(_("赔付申请已撤回：%(what)s") % {"what": what}, d.get("reason"))
     return _with(_("赔付被驳回：%(what)s") % {"what": what}, d.get("reason"))
 
 

@@ -144,3 +144,19 @@ def test_payout_written_once_with_the_request(db: Any, clock: Any, client: Any) 
         assert [(p.request_id, p.amount, p.method) for p in rows] == [
             (rid, Decimal("120.50"), "cash")
         ]
+
+
+def test_the_requester_withdraws_a_pending_request(client: Any, db: Any, clock: Any) -> None:
+    people = staff(db, clock, "agent_a", "agent_b", "lead_a")
+    cid = complaint(db, clock)
+    rid = ask(client, people["agent_a"], cid, "300.00").json()["id"]
+    url = f"/api/v1/compensation/requests/{rid}/cancel"
+    other = client.post(url, json={"reason": "不是我的"}, headers=people["agent_b"])
+    assert other.status_code == 403
+    done = client.post(url, json={"reason": "金额填错了"}, headers=people["agent_a"])
+    assert done.status_code == 200 and done.json()["status"] == "cancelled"
+    assert steps(done.json()) == [(1, "team_lead", "service", "skipped")]
+    assert client.post(url, json={}, headers=people["agent_a"]).status_code == 409
+    assert decide(client, people["lead_a"], rid).status_code == 409
+    assert payouts(db, rid) == []
+    assert ask(client, people["agent_a"], cid, "200.00").status_code == 201

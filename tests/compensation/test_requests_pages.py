@@ -103,3 +103,23 @@ def test_thresholds_admin_page(app: Any, db: Any, clock: Any) -> None:
     wrong = admin.post("/admin/compensation/approvals", data={**form, "max.1": "50"})
     assert wrong.status_code == 422 and "逐档递增" in wrong.text
     assert browser_of(app, "lead_a").get("/admin/compensation/approvals").status_code == 403
+
+
+def test_withdraw_from_the_complaint_page(app: Any, db: Any, clock: Any) -> None:
+    people = staff(db, clock, "agent_a")
+    cid = complaint(db, clock)
+    agent = browser_of(app, "agent_a")
+    r = agent.post(
+        f"/api/v1/complaints/{cid}/compensation",
+        json={"method": "cash", "amount": "300.00", "reason": "测试"},
+        headers={**people["agent_a"], "Accept": "application/json"},
+    )
+    rid = r.json()["id"]
+    page = agent.get(f"/complaints/{cid}").text
+    assert "撤回申请" in page and 'id="compensation-form"' not in page
+    done = agent.post(
+        f"/compensation/requests/{rid}/cancel",
+        data={"csrf_token": csrf_of(page), "back": str(cid)},
+    )
+    assert done.status_code == 200 and "赔付申请已撤回" in done.text
+    assert 'id="compensation-form"' in done.text and "已取消" in done.text
