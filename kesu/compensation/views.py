@@ -411,9 +411,37 @@ def _tiers_page(
             "teams": teams,
             "KINDS": [(k, _(approvals.KIND_LABELS[k])) for k in approvals.KINDS],
             "error": error,
+            "unstaffed": _unstaffed(session, rows, teams),
         },
         status_code,
     )
+
+
+def _unstaffed(session: Session, rows: list[dict[str, Any]], teams: list[Team]) -> list[str]:
+    """Steps nobody can decide: a role no active user holds, a department without a lead."""
+    held = set(session.scalars(select(User.role).where(User.is_active).distinct()))
+    led = set(
+        session.scalars(
+            select(User.team_id).where(User.is_active, User.role == "team_lead").distinct()
+        )
+    )
+    by_code = {t.code: t for t in teams}
+    out = []
+    for row in rows:
+        for role in row.get("roles") or []:
+            if role not in held:
+                out.append(
+                    _("档位 %(tier)s：没有在职的「%(role)s」，这一步无人能审批")
+                    % {"tier": row["code"], "role": approvals.role_label(role)}
+                )
+        for code in row.get("departments") or []:
+            team = by_code.get(code)
+            if team is not None and team.id not in led:
+                out.append(
+                    _("档位 %(tier)s：%(team)s 没有组长，联合审核无法完成")
+                    % {"tier": row["code"], "team": service.team_name(team)}
+                )
+    return out
 
 
 @router.get("/admin/compensation/approvals")

@@ -82,6 +82,7 @@ def test_thresholds_admin_page(app: Any, db: Any, clock: Any) -> None:
     admin = browser_of(app, "admin_a")
     page = admin.get("/admin/compensation/approvals")
     assert page.status_code == 200 and 'value="joint"' in page.text
+    assert "没有在职" not in page.text  # every default step has someone (flow_helpers.PEOPLE)
     form = {
         "csrf_token": csrf_of(page.text),
         "code.0": "fast",
@@ -90,13 +91,14 @@ def test_thresholds_admin_page(app: Any, db: Any, clock: Any) -> None:
         "code.1": "lead",
         "kind.1": "chain",
         "max.1": "800.00",
-        "roles.1": "team_lead",
+        "roles.1": ["team_lead", "executive"],
         "code.2": "top",
         "kind.2": "joint",
         "departments.2": ["quality", "finance"],
     }
     saved = admin.post("/admin/compensation/approvals", data=form)
     assert saved.status_code == 200 and "审批阈值已保存" in saved.text
+    assert "档位 lead：没有在职的「高管」" in saved.text  # nobody could decide that step
     api = admin.get("/api/v1/compensation/approvals").json()
     assert [t["max_amount"] for t in api["tiers"]] == ["100.00", "800.00", None]
     assert api["default"] is False
