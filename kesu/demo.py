@@ -390,6 +390,7 @@ def bring_to_life(db: Database, clock: Clock, settings: Any) -> dict[str, int]:
     from kesu.attachments import service as attachments_service
     from kesu.attachments.demo import add_demo_attachments
     from kesu.compensation import standards_demo
+    from kesu.compensation import request_demo as compensation_demo
     from kesu.intake.email import demo as email_demo
     from kesu.knowledge import demo as knowledge_demo
     from kesu.notify import customer_demo
@@ -435,6 +436,7 @@ def bring_to_life(db: Database, clock: Clock, settings: Any) -> dict[str, int]:
     rated = survey_demo.show(db, clock)  # good, low and open satisfaction surveys
     articles = knowledge_demo.show(db, clock)  # a resolved complaint made an article
     recommended = standards_demo.show(db, clock)  # standards v2, complaints at 方案制定
+    requests = compensation_demo.show(db, clock)  # pending, fast, approved, rejected, joint
     return {
         "live": len(live),
         "spike": len(spike),
@@ -444,6 +446,7 @@ def bring_to_life(db: Database, clock: Clock, settings: Any) -> dict[str, int]:
         "surveys": rated,
         "articles": articles,
         "recommended": recommended,
+        "compensation_requests": requests,
     }
 
 
