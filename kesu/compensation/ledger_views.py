@@ -28,8 +28,8 @@ from kesu.compensation.methods import METHODS
 from kesu.errors import InvalidInput, KesuError
 from kesu.web.csrf import CheckedForm, text
 from kesu.web.deps import ClockDep, ReadSession, WriteSession
-from kesu.web.i18n import locale_dependency
 from kesu.web.i18n import gettext as _
+from kesu.web.i18n import locale_dependency
 from kesu.web.params import QueryId, QueryRef
 from kesu.web.templating import flash, redirect, render
 
@@ -105,9 +105,7 @@ def ledger_page(
         context, error = _context(session, user, now_period, empty, None), exc
         context["query"] = query
     context["error"] = error
-    return render(
-        request, "compensation/ledger.html", context, error.status_code if error else 200
-    )
+    return render(request, "compensation/ledger.html", context, error.status_code if error else 200)
 
 
 @router.post("/compensation/ledger/budgets")

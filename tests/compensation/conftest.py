@@ -15,6 +15,7 @@ from kesu.compensation.models import (
     CompensationRequest,
 )
 from tests.flows import assign, create
+from tests.notify.conftest import http_client, receiver  # noqa: F401  (fixtures: the webhook)
 
 
 def approved(

@@ -167,13 +167,12 @@ def test_budget_input_is_checked(client, db, clock, staff):
     )
 
 
-def test_the_paid_callback_is_idempotent_and_refuses_what_does_not_match(
-    client, db, clock, staff
-):
+def test_the_paid_callback_is_idempotent_and_refuses_what_does_not_match(client, db, clock, staff):
     request_id = approved(db, clock, "199.00")
     clock.advance(minutes=30)
+    finance = staff["finance"]
     wrong = client.post(
-        PAID.format(request_id), headers=staff["finance"], json={"reference": "P1", "amount": "19.90"}
+        PAID.format(request_id), headers=finance, json={"reference": "P1", "amount": "19.90"}
     )
     assert wrong.status_code == 422 and wrong.json()["field"] == "amount"
     assert payout(db, request_id).paid_at is None
@@ -185,9 +184,11 @@ def test_the_paid_callback_is_idempotent_and_refuses_what_does_not_match(
     assert first.status_code == 200, first.text
     assert first.json()["status"] == "paid" and first.json()["replayed"] is False
     assert first.json()["payout"]["paid_reference"] == "PAY-0001"
-    again = client.post(PAID.format(request_id), headers=staff["admin"], json={"reference": "PAY-0001"})
+    again = client.post(
+        PAID.format(request_id), headers=staff["admin"], json={"reference": "PAY-0001"}
+    )
     assert again.status_code == 200 and again.json()["replayed"] is True
-    other = client.post(PAID.format(request_id), headers=staff["finance"], json={"reference": "PAY-2"})
+    other = client.post(PAID.format(request_id), headers=finance, json={"reference": "PAY-2"})
     assert other.status_code == 409 and other.json()["code"] == "paid_other_reference"
     row = payout(db, request_id)
     assert row.paid_reference == "PAY-0001" and row.paid_at == clock.now()

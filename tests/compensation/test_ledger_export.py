@@ -11,8 +11,8 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from kesu.accounts.models import AuditLog
-from kesu.compensation import ledger
 from kesu.accounts.service import SYSTEM
+from kesu.compensation import ledger
 from kesu.web import i18n
 from tests.compensation.conftest import approved
 from tests.flows import make_staff

@@ -21,9 +21,7 @@ def browser(app: Any) -> Iterator[TestClient]:
         yield client
 
 
-def test_the_ledger_page_shows_payouts_totals_and_budget_warnings(
-    browser, db, clock, make_user
-):
+def test_the_ledger_page_shows_payouts_totals_and_budget_warnings(browser, db, clock, make_user):
     make_staff(db, clock)
     make_user("fin_a", "finance_approver", None)
     approved(db, clock, "850.00")
@@ -35,8 +33,12 @@ def test_the_ledger_page_shows_payouts_totals_and_budget_warnings(
     assert "快速理赔（按规则自动批准）" in page.text
     saved = browser.post(
         "/compensation/ledger/budgets",
-        data={"csrf_token": csrf_of(page.text), "period": "2026-11", "team": "service",
-              "amount": "1,000.00"},
+        data={
+            "csrf_token": csrf_of(page.text),
+            "period": "2026-11",
+            "team": "service",
+            "amount": "1,000.00",
+        },
         follow_redirects=False,
     )
     assert saved.status_code == 303, saved.text

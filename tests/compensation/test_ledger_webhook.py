@@ -10,14 +10,7 @@ import pytest
 from kesu.notify.channels import webhook
 from tests.compensation.conftest import approved, payout
 from tests.flows import make_staff, outbox, worker
-from tests.notify.conftest import (  # noqa: F401  (fixtures)
-    Answer,
-    Received,
-    Receiver,
-    http_client,
-    json_answer,
-    receiver,
-)
+from tests.notify.conftest import Answer, Received, Receiver, json_answer
 
 SECRET = "whsec-ledger-test"
 
