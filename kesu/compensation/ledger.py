@@ -289,10 +289,13 @@ def check_budgets(session: Session, clock: Clock, period: str, team_id: int | No
         )
     ).all()
     for budget in budgets:
-        used = used_of(session, period, budget.team_id)
-        reached = reached_threshold(used, money(budget.amount))
-        if reached <= budget.warned_percent:
-            continue
+        _check_one(session, clock, budget)
+
+
+def _check_one(session: Session, clock: Clock, budget: CompensationBudget) -> None:
+    used = used_of(session, budget.period, budget.team_id)
+    reached = reached_threshold(used, money(budget.amount))
+    if reached > budget.warned_percent:
         won = session.execute(
             update(CompensationBudget)
             .where(CompensationBudget.id == budget.id, CompensationBudget.warned_percent < reached)
@@ -323,7 +326,7 @@ def _warn(
     notice = Notice(
         event=BUDGET_EVENT,
         complaint=None,
-        key=f"{BUDGET_EVENT}:{budget.id}:{reached}:{budget.period}",
+        key=f"{BUDGET_EVENT}:{budget.id}:{reached}:{clock.now().timestamp():.0f}",
         extra={
             "period": budget.period,
             "budget": _budget_name(team),
@@ -363,9 +366,9 @@ def set_budget(
     team: Team | None,
     amount: Decimal,
 ) -> CompensationBudget:
-    """Creates or changes the budget of ``period`` and ``team`` (audited). The thresholds
-    already reached under the new amount count as announced (the page shows them); a raise
-    that brings the use back under a threshold lets it warn again when it is crossed."""
+    """Creates or changes the budget of ``period`` and ``team`` (audited). A budget set below
+    what is already used announces the thresholds it is past at once; a raise that brings
+    the use back under a threshold lets that threshold warn again when it is next crossed."""
     from kesu.accounts.audit import record_audit
 
     period = check_period(period)
@@ -385,10 +388,11 @@ def set_budget(
         budget = CompensationBudget(period=period, team_id=team_id, amount=amount)
         session.add(budget)
     budget.amount = amount
-    budget.warned_percent = reached_threshold(used, amount)
+    budget.warned_percent = min(budget.warned_percent or 0, reached_threshold(used, amount))
     budget.updated_at = clock.now()
     budget.updated_by = actor.label
     session.flush()
+    _check_one(session, clock, budget)
     record_audit(
         session,
         clock,

@@ -145,6 +145,14 @@ def test_budget_warnings_at_80_and_100_percent_once_each(client, db, clock, staf
     ).raise_for_status()
     approved(db, clock, "600.00")  # 1610 of 2000: 80.5 %
     assert len(_budget_notices(db)) == 9
+    # A budget set below what is already used says so at once (the company's: 100 %).
+    client.put(
+        "/api/v1/compensation/budgets",
+        headers=staff["admin"],
+        json={"period": "2026-11", "team": None, "amount": "1500"},
+    ).raise_for_status()
+    notices = _budget_notices(db)
+    assert len(notices) == 12 and all("100%" in t for _, t in notices[9:])
 
 
 def test_budget_input_is_checked(client, db, clock, staff):
