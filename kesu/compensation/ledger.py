@@ -279,14 +279,24 @@ def used_of(session: Session, period: str, team_id: int | None) -> Decimal:
 
 def check_budgets(session: Session, clock: Clock, period: str, team_id: int | None) -> None:
     """Announces each threshold the budgets of ``period`` (the team's and the company's) have
-    newly crossed, once per threshold per budget (compare-and-set on ``warned_percent``)."""
+    newly crossed, once per threshold per budget (compare-and-set on ``warned_percent``).
+
+    The budget rows are locked (``FOR UPDATE``, in id order) before their use is summed: two
+    payouts approved at once on PostgreSQL are summed one after the other, so the second sees
+    the first (under READ COMMITTED each statement reads what is committed) and a threshold
+    the two cross together is announced once, never zero times or twice. SQLite serialises
+    writers anyway."""
     budgets = session.scalars(
-        select(CompensationBudget).where(
+        select(CompensationBudget)
+        .where(
             CompensationBudget.period == period,
             (CompensationBudget.team_id.is_(None))
             if team_id is None
             else (CompensationBudget.team_id.is_(None) | (CompensationBudget.team_id == team_id)),
         )
+        .order_by(CompensationBudget.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ).all()
     for budget in budgets:
         _check_one(session, clock, budget)
