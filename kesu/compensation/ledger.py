@@ -111,10 +111,11 @@ def words(method: str, amount: Decimal) -> str:
 
 
 def approvers_of(session: Session, request: CompensationRequest) -> list[dict[str, Any]]:
-    """Who approved ``request``, in chain order (read from its approval steps)."""
+    """Who approved ``request``, in chain order (read from its approval steps). A step the
+    rule approved (the fast claim's, no approver) names nobody: an empty list means 快速理赔."""
     rows = session.execute(
         select(CompensationApproval, User)
-        .outerjoin(User, User.id == CompensationApproval.approver_id)
+        .join(User, User.id == CompensationApproval.approver_id)
         .where(
             CompensationApproval.request_id == request.id,
             CompensationApproval.decision.in_(("approved", "approve")),
@@ -124,7 +125,7 @@ def approvers_of(session: Session, request: CompensationRequest) -> list[dict[st
     return [
         {
             "user_id": approval.approver_id,
-            "label": user.label if user is not None else "",
+            "label": user.label,
             "role": approval.role,
             "decided_at": approval.decided_at.isoformat() if approval.decided_at else None,
         }

@@ -60,7 +60,17 @@ def approved(
                     decided_at=now,
                 )
             )
-            session.flush()
+        else:  # the fast claim: a step approved by rule, as kesu.compensation.service adds
+            session.add(
+                CompensationApproval(
+                    request_id=request.id,
+                    step=1,
+                    role="system",
+                    decision="approved",
+                    decided_at=now,
+                )
+            )
+        session.flush()
         ledger.record_payout(session, clock, request)
         return request.id
 
