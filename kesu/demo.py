@@ -389,9 +389,8 @@ def bring_to_life(db: Database, clock: Clock, settings: Any) -> dict[str, int]:
     that opens an incident, and sub-tasks for other departments. Returns what it made."""
     from kesu.attachments import service as attachments_service
     from kesu.attachments.demo import add_demo_attachments
-    from kesu.compensation import standards_demo
+    from kesu.compensation import ledger_demo, standards_demo
     from kesu.compensation import request_demo as compensation_demo
-    from kesu.compensation import ledger_demo
     from kesu.intake.email import demo as email_demo
     from kesu.knowledge import demo as knowledge_demo
     from kesu.notify import customer_demo
