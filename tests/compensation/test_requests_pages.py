@@ -5,12 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from kesu.compensation.models import CompensationRequest
 from tests.compensation.flow_helpers import complaint, staff
 from tests.flows import move
 from tests.web.conftest import HTML, csrf_of, login
+
+
+@pytest.fixture
+def backend() -> str:
+    """The pages render the same on both databases (the API and flow tests run on both):
+    SQLite only, to keep the suite lean."""
+    return "sqlite"
 
 
 def browser_of(app: Any, username: str) -> TestClient:
