@@ -44,7 +44,10 @@ def data(db: Any, clock: Any, make_user: Any) -> dict[str, Any]:
             content=CONTENT_CMD,
             **HOSTILE,
         ),
-        *(create(db, clock, content=f"第{i}件：耳机左耳没有声音，电话 13900001111") for i in range(2)),
+        *(
+            create(db, clock, content=f"第{i}件：耳机左耳没有声音，电话 13900001111")
+            for i in range(2)
+        ),
     ]
     with db.session() as session:
         teams = dict(session.execute(select(Team.code, Team.id)).all())

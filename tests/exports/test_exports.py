@@ -222,7 +222,9 @@ def test_a_browser_is_sent_to_the_exports_page(signed_in, settings, data):
 def test_workbench_buttons_carry_the_filters(signed_in):
     browser = signed_in("boss", role="manager", team=None)
     page = browser.get("/", params={"tab": "all", "severity": "serious", "status": "any"}).text
-    assert 'id="export-xlsx" href="/api/v1/complaints/export?format=xlsx&amp;severity=serious"' in page
+    assert (
+        'id="export-xlsx" href="/api/v1/complaints/export?format=xlsx&amp;severity=serious"' in page
+    )
     assert 'href="/api/v1/complaints/export?format=csv&amp;severity=serious"' in page
     mine = browser.get("/", params={"tab": "mine"}).text
     assert "format=csv&amp;assignee=me&amp;open=true" in mine
@@ -235,7 +237,7 @@ def test_agents_get_no_buttons_and_no_page(signed_in):
 
 
 @pytest.mark.parametrize(
-    "text", ["=1+1", "+cmd", "-2", "@SUM(A1)", "\tx", "\rx", "=HYPERLINK(\"http://x\")"]
+    "text", ["=1+1", "+cmd", "-2", "@SUM(A1)", "\tx", "\rx", '=HYPERLINK("http://x")']
 )
 def test_neutralise(text):
     assert service.neutralise(text) == "'" + text
