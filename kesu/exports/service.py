@@ -508,7 +508,7 @@ def job_out(job: ExportJob) -> dict[str, Any]:
         "total": job.total,
         "masked": job.masked,
         "filters": job.filters,
-        "error": job.error or None,
+        "error": _(job.error) if job.error else None,  # N_ texts are translated here
         "created_at": job.created_at,
         "finished_at": job.finished_at,
         "expires_at": job.expires_at,
