@@ -150,6 +150,8 @@ def test_a_large_export_runs_in_the_background(client, db, clock, settings, data
     assert done["status"] == "done" and done["progress"] == 1 and done["rows"] == 2
     download = client.get(done["download_url"], headers=headers)
     assert download.status_code == 200
+    page = client.get("/exports", headers=headers).text
+    assert f'href="{done["download_url"]}"' in page and "可下载" in page
     rows = list(load_workbook(io.BytesIO(download.content)).active.iter_rows(values_only=True))
     assert len(rows) == 1 + 2
     (audit,) = exports_audited(db)
