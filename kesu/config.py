@@ -115,6 +115,10 @@ class Settings(BaseSettings):
     # 重复投诉: a complaint by the same customer with a similar text within this many days of
     # an earlier one is linked to it. The default until an admin saves /admin/repeats.
     repeat_window_days: int = Field(default=30, ge=1, le=365)
+    # Exports of the workbench list (kesu.exports): up to this many rows are answered at once,
+    # more run in the background; a finished file is kept this many hours.
+    export_sync_max_rows: int = Field(default=5000, ge=1, le=100_000)
+    export_keep_hours: float = Field(default=24.0, gt=0, le=24 * 90)
     # Public pages (the complaint form, the tracking page): requests per client address and
     # per form session, "N/period" rules joined by ";" (period: second, minute, hour, day).
     # Counted in memory per process: with P processes a client gets up to P times the limit.

@@ -391,6 +391,7 @@ def bring_to_life(db: Database, clock: Clock, settings: Any) -> dict[str, int]:
     from kesu.attachments.demo import add_demo_attachments
     from kesu.compensation import ledger_demo, standards_demo
     from kesu.compensation import request_demo as compensation_demo
+    from kesu.exports import demo as exports_demo
     from kesu.intake.email import demo as email_demo
     from kesu.knowledge import demo as knowledge_demo
     from kesu.notify import customer_demo
@@ -440,6 +441,7 @@ def bring_to_life(db: Database, clock: Clock, settings: Any) -> dict[str, int]:
     requests = compensation_demo.show(db, clock)  # pending, fast, approved, rejected, joint
     ledger_shown = ledger_demo.show(db, clock)  # budgets this month, one payout paid
     report_schedules = report_demo.show(db, clock)  # monthly and quarterly report emails
+    exported = exports_demo.show(db, clock, settings)  # the manager's background export
     return {
         "live": len(live),
         "spike": len(spike),
@@ -453,6 +455,7 @@ def bring_to_life(db: Database, clock: Clock, settings: Any) -> dict[str, int]:
         "budgets": ledger_shown["budgets"],
         "paid": ledger_shown["paid"],
         "report_schedules": report_schedules,
+        "exported": exported,
     }
 
 

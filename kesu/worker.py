@@ -24,6 +24,7 @@ from kesu.clock import Clock, SystemClock
 from kesu.config import Settings
 from kesu.db import Database
 from kesu.errors import InvalidInput
+from kesu.exports.service import run_due as exports_due
 from kesu.intake.email.poller import poll_due as poll_mailboxes
 from kesu.notify.delivery import DeliveryStats, deliver_due
 from kesu.privacy.erasure import anonymize_expired
@@ -48,11 +49,17 @@ class PassStats:
     swept: int = 0  # attachment blobs no row references (kesu.attachments), hourly
     surveys: int = 0  # satisfaction surveys sent, expired or archived (kesu.surveys)
     reports: int = 0  # scheduled reports written to the outbox (kesu.reports)
+    exports: int = 0  # background exports written (kesu.exports), one per pass
 
     @property
     def busy(self) -> bool:
         return bool(
-            self.fired or self.reconciled or self.delivery.claimed or self.mails or self.surveys
+            self.fired
+            or self.reconciled
+            or self.delivery.claimed
+            or self.mails
+            or self.surveys
+            or self.exports
         )
 
 
@@ -101,6 +108,7 @@ class Worker:
         stats.retrained = self.retrain()
         stats.anonymized = self.retention()
         stats.swept = self.sweep_attachments()
+        stats.exports = exports_due(self.db, self.clock, self.settings)
         return stats
 
     def surveys(self) -> int:

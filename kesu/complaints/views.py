@@ -35,6 +35,7 @@ from kesu.complaints.queries import ComplaintFilters, list_complaints, mask_phon
 from kesu.complaints.schemas import ComplaintUpdate
 from kesu.complaints.sorting import Sort, list_sorted
 from kesu.errors import InvalidInput, KesuError, StaleVersion
+from kesu.exports.views import workbench_links as export_links
 from kesu.knowledge.views import panel as knowledge_panel
 from kesu.privacy.masking import mask_json, mask_text
 from kesu.privacy.service import (
@@ -142,6 +143,7 @@ def workbench(
         "stages": {s.code: s for s in active_stages(session)},
         "mask_phone": mask_phone,
         "channels": list(Channel),
+        "export_links": export_links(user, query.filters()),  # kesu.exports
     }
     return render(request, "complaints/workbench.html", context)
 
