@@ -387,6 +387,7 @@ def bring_to_life(db: Database, clock: Clock, settings: Any) -> dict[str, int]:
     complaints whose first-response clocks are past the warning, the breach, level 2 and
     level 3 (so alerts, bell notifications and escalation tasks exist), a spike of one issue
     that opens an incident, and sub-tasks for other departments. Returns what it made."""
+    from kesu.analytics import demo as analytics_demo
     from kesu.attachments import service as attachments_service
     from kesu.attachments.demo import add_demo_attachments
     from kesu.intake.email import demo as email_demo
@@ -433,6 +434,7 @@ def bring_to_life(db: Database, clock: Clock, settings: Any) -> dict[str, int]:
     customer_messages = customer_demo.show(db, clock)  # left pending in the outbox
     rated = survey_demo.show(db, clock)  # good, low and open satisfaction surveys
     articles = knowledge_demo.show(db, clock)  # a resolved complaint made an article
+    analytics_demo.show(db, clock)  # KPI rollups rebuilt over the bulk rows; business volumes
     return {
         "live": len(live),
         "spike": len(spike),

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 import httpx
 
+from kesu.analytics.rollups import catch_up_all
 from kesu.attachments.service import sweep_orphans
 from kesu.attachments.storage import get_storage
 from kesu.clock import Clock, SystemClock
@@ -98,6 +99,7 @@ class Worker:
         stats.retrained = self.retrain()
         stats.anonymized = self.retention()
         stats.swept = self.sweep_attachments()
+        catch_up_all(self.db, self.clock)  # complaint events into the KPI rollups (kesu.analytics)
         return stats
 
     def surveys(self) -> int:

@@ -20,7 +20,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kesu.analytics import facts as F
+from kesu.errors import Forbidden, InvalidInput
 from kesu.web.i18n import N_
+from kesu.web.i18n import gettext as _
 
 Period = Literal["day", "week", "month"]
 GROUPS: tuple[str, ...] = ("category", "channel", "region", "team", "handler", "product")
@@ -158,12 +160,11 @@ class Sums:
         return self.m[F.INDEX[name]]
 
 
-class AnalyticsError(ValueError):
-    """A metric, group or range the service does not know (the API turns it into a 422)."""
+class AnalyticsError(InvalidInput):
+    """A metric, group or range the service does not take: a 422 naming the parameter."""
 
     def __init__(self, field_name: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field_name
+        super().__init__(message, field=field_name)
 
 
 # -- the public interface ----------------------------------------------------------------
@@ -195,11 +196,11 @@ def series(
     where the metric has no value (no denominator) are left out."""
     check_range(start, end)
     if metric not in METRICS:
-        raise AnalyticsError("metric", "unknown metric")
+        raise AnalyticsError("metric", _("未知的指标"))
     if by not in ("day", "week", "month"):
-        raise AnalyticsError("by", "unknown period")
+        raise AnalyticsError("by", _("周期应为 day、week 或 month"))
     if group is not None and group not in GROUPS:
-        raise AnalyticsError("group", "unknown group")
+        raise AnalyticsError("group", _("未知的分组"))
     dim = GROUP_DIM[group] if group else None
     buckets: dict[tuple[date, Any], Sums] = defaultdict(Sums)
     if metric == "compensation_paid":
@@ -243,7 +244,7 @@ def complaint_rate(
     orders in [start, end); the business volumes are the denominator."""
     check_range(start, end)
     if by not in ("product", "region"):
-        raise AnalyticsError("by", "unknown group")
+        raise AnalyticsError("by", _("未知的分组"))
     counts: dict[Any, int] = defaultdict(int)
     for _day, key, measures in fact_rows(session, start, end, filters, by):
         counts[key] += int(measures[F.INDEX["complaints"]])
@@ -255,11 +256,28 @@ def complaint_rate(
     return rates
 
 
+def scope_for(user: Any, filters: Filters) -> Filters:
+    """The filters a user may use: a team lead sees their own team only (a ``team`` of
+    another team is a 403; none given means their team). Everyone else with
+    ``analytics.view`` sees every team."""
+    from dataclasses import replace
+
+    from kesu.accounts.roles import Role
+
+    if user.role != Role.team_lead:
+        return filters
+    if user.team_id is None:
+        raise Forbidden(_("组长未分配团队，无法查看统计"), field="team")
+    if filters.team_id is not None and filters.team_id != user.team_id:
+        raise Forbidden(_("组长只能查看本组的统计"), field="team")
+    return replace(filters, team_id=user.team_id)
+
+
 def check_range(start: date, end: date) -> None:
     if end <= start:
-        raise AnalyticsError("to", "the end must be after the start")
+        raise AnalyticsError("to", _("结束日期必须晚于开始日期"))
     if (end - start).days > MAX_DAYS:
-        raise AnalyticsError("to", "the range is too long")
+        raise AnalyticsError("to", _("日期范围过长（最多 3 年）"))
 
 
 def period_of(day: date, by: str) -> date:
@@ -337,7 +355,7 @@ def _kpi(code: str, s: Sums, target: tuple[str, float] | None) -> Kpi:
         num, den = s["complaints"], s.orders
         value = _ratio(num, den, 10000)
     else:  # pragma: no cover - KPI_CODES and this table are kept together
-        raise AnalyticsError("metric", "unknown metric")
+        raise AnalyticsError("metric", _("未知的指标"))
     operator, goal = target if target else (None, None)
     below = value is not None and goal is not None and not _meets(value, operator, goal)
     return Kpi(code, value, float(num), float(den), goal, UNITS[code], below, operator)
@@ -364,6 +382,40 @@ def targets(session: Session) -> dict[str, tuple[str, float]]:
         else:
             chosen[row.code] = (row.operator, float(row.value))
     return chosen
+
+
+def set_target(
+    session: Session, clock: Any, user: Any, code: str, operator: str, value: float | None
+) -> None:
+    """An admin's target for ``code`` (``value`` None: no target); audited. The caller
+    commits."""
+    from kesu.accounts.audit import record_audit
+    from kesu.accounts.service import Actor
+    from kesu.analytics.models import KpiTarget
+
+    if code not in KPI_CODES:
+        raise AnalyticsError("code", _("未知的指标"))
+    if operator not in OPERATORS:
+        raise AnalyticsError("operator", _("比较方式应为 >、>=、< 或 <="))
+    before = targets(session).get(code)
+    row = session.get(KpiTarget, code)
+    if row is None:
+        row = KpiTarget(code=code)
+        session.add(row)
+    row.operator = operator
+    row.value = None if value is None else Decimal(str(value))  # type: ignore[assignment]
+    row.updated_at = clock.now()
+    row.updated_by = user.username[:128]
+    session.flush()
+    record_audit(
+        session,
+        clock,
+        Actor.of(user),
+        "analytics.target",
+        "kpi_targets",
+        code,
+        {"before": list(before) if before else None, "after": [operator, value]},
+    )
 
 
 # -- where the sums come from ---------------------------------------------------------------
@@ -485,7 +537,6 @@ def group_labels(session: Session, group: str | None, keys: set[Any]) -> dict[An
     from kesu.accounts.models import Team, User
     from kesu.taxonomy.models import Category
     from kesu.web.i18n import current_locale
-    from kesu.web.i18n import gettext as _
 
     english = current_locale().startswith("en")
     none = _("未指定")
