@@ -10,8 +10,10 @@
   fact function, so the same numbers): ``kesu analytics rebuild``, and the end of ``kesu demo``.
 
 A query reads the smallest cube that carries every dimension it filters or groups on; the
-full cube (every dimension) is the fallback. At 1,000,000 complaints over 180 days the
-single-dimension cubes have tens to a few hundred rows per day.
+full cube (every dimension) is the fallback. The cubes' sizes are bounded by the number of
+days × the values of their dimensions, whatever the number of complaints; the full cube's
+grows with the complaints (up to one row per complaint), so a combination it alone covers
+(e.g. channel with region) is not flat.
 """
 
 from __future__ import annotations
@@ -45,9 +47,12 @@ CUBES: tuple[tuple[str, ...], ...] = (
     ("region", "product"),
     ("team_id", "product"),
     F.DIMS,
+    ("team_id", "category_id", "channel"),
+    ("team_id", "category_id", "region"),
+    ("team_id", "category_id", "product"),
 )
 # The order in which a query looks for a cube (smallest expected size first).
-SEARCH = (0, 1, 2, 4, 6, 5, 3, 8, 7, 9)
+SEARCH = (0, 1, 2, 4, 6, 5, 3, 8, 7, 10, 11, 12, 9)
 KEY = ("cube", "day", *F.DIMS)
 CURSOR = "rollups"
 EVENT_BATCH = 5000
@@ -259,7 +264,12 @@ def rebuild(db: Any, clock: Clock, progress: Any = None) -> int:
 
 
 def read(
-    session: Session, start: date, end: date, filters: Filters, dim: str | None
+    session: Session,
+    start: date,
+    end: date,
+    filters: Filters,
+    dim: str | None,
+    names: Sequence[str] = F.MEASURES,
 ) -> list[tuple[date, Any, Sequence[int]]]:
     """(day, key of ``dim``, measure sums) for local days [start, end) matching ``filters``,
     from the smallest cube that has every dimension needed."""
@@ -268,7 +278,7 @@ def read(
     needed = filters.dims() | ({dim} if dim else set())
     cube = cube_for(needed)
     table = _table()
-    sums = [func.sum(table.c[name]) for name in F.MEASURES]
+    sums = [func.sum(table.c[name]) for name in names]
     columns = [table.c.day] + ([table.c[dim]] if dim else [])
     query = select(*columns, *sums).where(
         table.c.cube == cube, table.c.day >= start, table.c.day < end
@@ -283,9 +293,7 @@ def read(
             query = query.where(table.c[name] == value)
     query = query.group_by(*columns)
     out: list[tuple[date, Any, Sequence[int]]] = []
-    for row in session.execute(query):
-        if dim:
-            out.append((row[0], row[1], [int(v or 0) for v in row[2:]]))
-        else:
-            out.append((row[0], None, [int(v or 0) for v in row[1:]]))
+    skip = 2 if dim else 1
+    for row in session.execute(query).all():
+        out.append((row[0], row[1] if dim else None, [int(v or 0) for v in row[skip:]]))
     return out

@@ -143,21 +143,49 @@ class Rate:
     value: float | None
 
 
+# The measures each metric needs (a series reads only these columns of the rollups).
+NEEDS: dict[str, tuple[str, ...]] = {
+    "complaints": ("complaints",),
+    "response_rate": ("response_met", "response_due"),
+    "resolution_rate": ("resolved", "complaints"),
+    "csat": ("survey_score_sum", "survey_answers"),
+    "nps": ("nps_promoters", "nps_detractors", "nps_answers"),
+    "fcr": ("fcr", "resolved"),
+    "handling_time_avg": ("handling_minutes", "resolved"),
+    "handling_time_p90": ("resolved", *F.HIST),
+    "repeat_rate": ("repeats", "complaints"),
+    "reopen_rate": ("reopened", "resolved_ever"),
+    "escalation_rate": ("escalated", "complaints"),
+    "sla_breach_rate": ("breached", "sla_tracked"),
+    "compensation_paid": (),
+    "complaint_rate": ("complaints",),
+}
+
+
 @dataclass
 class Sums:
-    """Sums of the fact measures (and the extras not in the rollups)."""
+    """Sums of the fact measures ``names`` (all by default), and the extras not in the
+    rollups."""
 
-    m: list[int] = field(default_factory=lambda: [0] * len(F.MEASURES))
+    names: tuple[str, ...] = F.MEASURES
+    m: list[int] = field(default_factory=list)
     paid: Decimal = Decimal("0")
     payouts: int = 0
     orders: float = 0.0
 
+    def __post_init__(self) -> None:
+        if not self.m:
+            self.m = [0] * len(self.names)
+        self._index = {name: i for i, name in enumerate(self.names)}
+
     def add(self, measures: Sequence[int]) -> None:
+        m = self.m
         for i, value in enumerate(measures):
-            self.m[i] += int(value or 0)
+            m[i] += value
 
     def __getitem__(self, name: str) -> int:
-        return self.m[F.INDEX[name]]
+        i = self._index.get(name)
+        return 0 if i is None else self.m[i]
 
 
 class AnalyticsError(InvalidInput):
@@ -202,14 +230,15 @@ def series(
     if group is not None and group not in GROUPS:
         raise AnalyticsError("group", _("未知的分组"))
     dim = GROUP_DIM[group] if group else None
-    buckets: dict[tuple[date, Any], Sums] = defaultdict(Sums)
+    names = NEEDS[metric]
+    buckets: dict[tuple[date, Any], Sums] = defaultdict(lambda: Sums(names))
     if metric == "compensation_paid":
         for day, key, amount, count in _payout_rows(session, start, end, filters, dim):
             slot = buckets[(period_of(day, by), key)]
             slot.paid += amount
             slot.payouts += count
     else:
-        for day, key, measures in fact_rows(session, start, end, filters, dim):
+        for day, key, measures in fact_rows(session, start, end, filters, dim, names):
             buckets[(period_of(day, by), key)].add(measures)
     if metric == "complaint_rate":
         volume_dim = dim if dim in ("product", "region") else None
@@ -246,8 +275,8 @@ def complaint_rate(
     if by not in ("product", "region"):
         raise AnalyticsError("by", _("未知的分组"))
     counts: dict[Any, int] = defaultdict(int)
-    for _day, key, measures in fact_rows(session, start, end, filters, by):
-        counts[key] += int(measures[F.INDEX["complaints"]])
+    for _day, key, measures in fact_rows(session, start, end, filters, by, ("complaints",)):
+        counts[key] += int(measures[0])
     orders = _volumes(session, start, end, filters, by)
     rates = []
     for key in sorted(set(counts) | set(orders), key=str):
@@ -435,21 +464,31 @@ def category_scope(session: Session, category_id: int) -> set[int]:
 
 
 def fact_rows(
-    session: Session, start: date, end: date, filters: Filters, dim: str | None
+    session: Session,
+    start: date,
+    end: date,
+    filters: Filters,
+    dim: str | None,
+    names: tuple[str, ...] = F.MEASURES,
 ) -> Iterable[tuple[date, Any, Sequence[int]]]:
     """(day, group key, measure sums) from the rollups. ``dim`` is a fact dimension or None;
     for ``category_id`` the key is mapped to the group's level afterwards."""
     from kesu.analytics import rollups
 
     group_dim = dim
-    rows = rollups.read(session, start, end, filters, group_dim)
+    rows = rollups.read(session, start, end, filters, group_dim, names)
     if group_dim == "category_id":
-        rows = _category_groups(session, rows, filters.category_id)
+        rows = _category_groups(session, rows, filters.category_id, len(names))
     return rows
 
 
 def direct_rows(
-    session: Session, start: date, end: date, filters: Filters, dim: str | None
+    session: Session,
+    start: date,
+    end: date,
+    filters: Filters,
+    dim: str | None,
+    names: tuple[str, ...] = F.MEASURES,
 ) -> list[tuple[date, Any, Sequence[int]]]:
     """The same as ``fact_rows`` computed straight from the tables (tests, and checks of a
     rebuild): every complaint received in the range, its fact computed now."""
@@ -468,12 +507,12 @@ def direct_rows(
         if fact is None or not matches(fact, filters, scope):
             continue
         key = fact.dim(group_dim) if group_dim else None
-        slot = out.setdefault((fact.day, key), [0] * len(F.MEASURES))
-        for i, value in enumerate(fact.measures):
-            slot[i] += value
+        slot = out.setdefault((fact.day, key), [0] * len(names))
+        for i, name in enumerate(names):
+            slot[i] += fact.measures[F.INDEX[name]]
     rows: list[tuple[date, Any, Sequence[int]]] = [(d, k, m) for (d, k), m in out.items()]
     if group_dim == "category_id":
-        rows = _category_groups(session, rows, filters.category_id)
+        rows = _category_groups(session, rows, filters.category_id, len(names))
     return rows
 
 
@@ -521,12 +560,15 @@ def category_target(session: Session, parent: int | None) -> Any:
 
 
 def _category_groups(
-    session: Session, rows: Iterable[tuple[date, Any, Sequence[int]]], parent: int | None
+    session: Session,
+    rows: Iterable[tuple[date, Any, Sequence[int]]],
+    parent: int | None,
+    width: int = len(F.MEASURES),
 ) -> list[tuple[date, Any, Sequence[int]]]:
     target = category_target(session, parent)
     merged: dict[tuple[date, Any], list[int]] = {}
     for day, key, measures in rows:
-        slot = merged.setdefault((day, target(key)), [0] * len(F.MEASURES))
+        slot = merged.setdefault((day, target(key)), [0] * width)
         for i, value in enumerate(measures):
             slot[i] += int(value or 0)
     return [(d, k, m) for (d, k), m in merged.items()]
