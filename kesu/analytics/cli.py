@@ -41,7 +41,7 @@ def catch_up_command() -> None:
     from kesu.analytics.rollups import catch_up_all
 
     read = catch_up_all(_db(), SystemClock(), passes=1_000_000)
-    typer.echo(f"{read} events read")
+    typer.echo(f"{read} events settled")
 
 
 @app.command("import-volumes")

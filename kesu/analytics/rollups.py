@@ -19,7 +19,7 @@ grows with the complaints (up to one row per complaint), so a combination it alo
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, select
@@ -56,6 +56,7 @@ SEARCH = (0, 1, 2, 4, 6, 5, 3, 8, 7, 10, 11, 12, 9)
 KEY = ("cube", "day", *F.DIMS)
 CURSOR = "rollups"
 EVENT_BATCH = 5000
+SETTLE = timedelta(minutes=2)  # an event this old is committed (write transactions are short)
 FLUSH_KEYS = 100_000
 
 
@@ -107,18 +108,24 @@ def _write(session: Session, sums: dict[tuple[Any, ...], list[int]]) -> None:
     if not rows:
         return
     table = _table()
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-    statement = insert(table)
+    statement = _insert(session)(table)
     statement = statement.on_conflict_do_update(
         index_elements=list(KEY),
         set_={name: table.c[name] + statement.excluded[name] for name in F.MEASURES},
     )
     for start in range(0, len(rows), 5000):
         session.execute(statement, rows[start : start + 5000])
+
+
+def _insert(session: Session) -> Any:
+    """The dialect's INSERT (with ON CONFLICT)."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert
 
 
 def apply(session: Session, complaint_ids: Iterable[int]) -> int:
@@ -177,16 +184,26 @@ def _fact_row(fact: F.Fact) -> dict[str, Any]:
 
 def catch_up(session: Session, clock: Clock, limit: int = EVENT_BATCH) -> int:
     """One batch of complaint events after the cursor into the rollups; returns how many
-    events it read (less than ``limit``: caught up). The caller commits."""
-    cursor = session.scalar(
-        select(AnalyticsCursor).where(AnalyticsCursor.name == CURSOR).with_for_update()
+    events the cursor moved over (less than ``limit``: caught up). The caller commits."""
+    locked = (
+        select(AnalyticsCursor)
+        .where(AnalyticsCursor.name == CURSOR)
+        .with_for_update(skip_locked=True)  # PostgreSQL: another worker has it → skip
     )
+    cursor = session.scalar(locked)
     if cursor is None:
-        cursor = AnalyticsCursor(name=CURSOR, last_id=0, updated_at=clock.now())
-        session.add(cursor)
-        session.flush()
+        if session.scalar(select(AnalyticsCursor.name).where(AnalyticsCursor.name == CURSOR)):
+            return 0  # another worker is applying a batch now
+        session.execute(  # the first pass ever; two workers may both get here
+            _insert(session)(AnalyticsCursor.__table__)
+            .values(name=CURSOR, last_id=0, updated_at=clock.now())
+            .on_conflict_do_nothing(index_elements=["name"])
+        )
+        cursor = session.scalar(locked)
+        if cursor is None:
+            return 0
     rows = session.execute(
-        select(ComplaintEvent.id, ComplaintEvent.complaint_id)
+        select(ComplaintEvent.id, ComplaintEvent.complaint_id, ComplaintEvent.at)
         .where(ComplaintEvent.id > cursor.last_id)
         .order_by(ComplaintEvent.id)
         .limit(limit)
@@ -205,9 +222,18 @@ def catch_up(session: Session, clock: Clock, limit: int = EVENT_BATCH) -> int:
         if rid is not None
     }
     apply(session, ids)
-    cursor.last_id = rows[-1].id
+    # On PostgreSQL ids are handed out before commit, so a lower id can appear after a
+    # higher one: the cursor moves only over events older than SETTLE; newer ones are read
+    # (and applied, idempotently) again next pass until they are.
+    settled_before = clock.now() - SETTLE
+    settled = 0
+    for row in rows:
+        if row.at > settled_before:
+            break
+        cursor.last_id = row.id
+        settled += 1
     cursor.updated_at = clock.now()
-    return len(rows)
+    return settled
 
 
 def catch_up_all(db: Any, clock: Clock, limit: int = EVENT_BATCH, passes: int = 20) -> int:

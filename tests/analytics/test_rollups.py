@@ -142,3 +142,31 @@ def test_rollups_match_a_direct_query_after_random_changes(
     with db.session(write=False) as session:
         assert service.kpis(session, start=START, end=END, filters=Filters()) == before
         _same(session, Filters())
+
+
+def test_the_cursor_waits_for_events_to_settle(db: Any, clock: Any) -> None:
+    from kesu.analytics.models import AnalyticsCursor
+
+    with db.session() as session:
+        c = build.complaint(session, clock, local(2026, 11, 2, 10))
+        build.event(session, c.id, clock.now())  # the first at its receipt, this one now
+    with db.session() as session:
+        assert rollups.catch_up(session, clock) == 1  # both applied; the cursor stops at 1
+    with db.session(write=False) as session:
+        assert (
+            service.kpis(session, start=START, end=END, filters=Filters())[
+                "resolution_rate"
+            ].denominator
+            == 1
+        )
+        first = session.get(AnalyticsCursor, rollups.CURSOR).last_id
+    with db.session() as session:
+        c = session.get(Complaint, c.id)
+        c.resolved_at = c.received_at + timedelta(hours=3)  # changed; no new event
+    clock.advance(rollups.SETTLE)
+    with db.session() as session:
+        assert rollups.catch_up(session, clock) == 1  # re-read: the change is picked up
+    with db.session(write=False) as session:
+        k = service.kpis(session, start=START, end=END, filters=Filters())
+        assert k["resolution_rate"].numerator == 1
+        assert session.get(AnalyticsCursor, rollups.CURSOR).last_id > first
