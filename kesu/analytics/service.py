@@ -281,7 +281,8 @@ def complaint_rate(
     rates = []
     for key in sorted(set(counts) | set(orders), key=str):
         n, o = counts.get(key, 0), orders.get(key, 0.0)
-        rates.append(Rate(key, key or "", n, o, round(n / o * 10000, 4) if o else None))
+        label = key or _("未指定")
+        rates.append(Rate(key, label, n, o, round(n / o * 10000, 4) if o else None))
     return rates
 
 
