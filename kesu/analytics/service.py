@@ -477,8 +477,15 @@ def fact_rows(
     from kesu.analytics import rollups
 
     group_dim = dim
-    rows = rollups.read(session, start, end, filters, group_dim, names)
+    groups = None
     if group_dim == "category_id":
+        from kesu.taxonomy.models import Category
+
+        target = category_target(session, filters.category_id)
+        groups = {cid: target(cid) for cid in session.scalars(select(Category.id))}
+        groups = {cid: to for cid, to in groups.items() if cid != to}
+    rows = rollups.read(session, start, end, filters, group_dim, names, groups)
+    if group_dim == "category_id":  # a mapping left to Python (none is, normally)
         rows = _category_groups(session, rows, filters.category_id, len(names))
     return rows
 
