@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import case, delete, func, select
+from sqlalchemy import Date, case, cast, delete, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from kesu.analytics import facts as F
@@ -291,6 +291,17 @@ def rebuild(db: Any, clock: Clock, progress: Any = None) -> int:
     return made
 
 
+def _period(session: Session, day: Any, by: str) -> Any:
+    """The first day of ``day``'s period (a Monday for weeks), in SQL."""
+    if by == "day":
+        return day
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(func.date_trunc("week" if by == "week" else "month", day), Date)
+    if by == "week":  # SQLite: the Monday on or before the day
+        return type_coerce(func.date(day, "-6 days", "weekday 1"), Date)
+    return type_coerce(func.date(day, "start of month"), Date)
+
+
 def read(
     session: Session,
     start: date,
@@ -299,10 +310,12 @@ def read(
     dim: str | None,
     names: Sequence[str] = F.MEASURES,
     groups: dict[int, int] | None = None,
+    by: str = "day",
 ) -> list[tuple[date, Any, Sequence[int]]]:
     """(day, key of ``dim``, measure sums) for local days [start, end) matching ``filters``,
     from the smallest cube that has every dimension needed. ``groups`` maps category ids to
-    the category they are counted under (``dim == "category_id"``)."""
+    the category they are counted under (``dim == "category_id"``); ``by`` (day, week,
+    month) sums the days of each period in SQL (the first column is then its first day)."""
     from kesu.analytics.service import category_scope
 
     needed = filters.dims() | ({dim} if dim else set())
@@ -312,7 +325,7 @@ def read(
     key: Any = table.c[dim] if dim else None
     if dim == "category_id" and groups:  # grouped in SQL: a few rows per day, not hundreds
         key = case(groups, value=table.c.category_id, else_=table.c.category_id)
-    columns = [table.c.day] + ([key] if key is not None else [])
+    columns = [_period(session, table.c.day, by)] + ([key] if key is not None else [])
     query = select(*columns, *sums).where(
         table.c.cube == cube, table.c.day >= start, table.c.day < end
     )

@@ -238,7 +238,7 @@ def series(
             slot.paid += amount
             slot.payouts += count
     else:
-        for day, key, measures in fact_rows(session, start, end, filters, dim, names):
+        for day, key, measures in fact_rows(session, start, end, filters, dim, names, by):
             buckets[(period_of(day, by), key)].add(measures)
     if metric == "complaint_rate":
         volume_dim = dim if dim in ("product", "region") else None
@@ -471,6 +471,7 @@ def fact_rows(
     filters: Filters,
     dim: str | None,
     names: tuple[str, ...] = F.MEASURES,
+    by: str = "day",
 ) -> Iterable[tuple[date, Any, Sequence[int]]]:
     """(day, group key, measure sums) from the rollups. ``dim`` is a fact dimension or None;
     for ``category_id`` the key is mapped to the group's level afterwards."""
@@ -484,7 +485,7 @@ def fact_rows(
         target = category_target(session, filters.category_id)
         groups = {cid: target(cid) for cid in session.scalars(select(Category.id))}
         groups = {cid: to for cid, to in groups.items() if cid != to}
-    rows = rollups.read(session, start, end, filters, group_dim, names, groups)
+    rows = rollups.read(session, start, end, filters, group_dim, names, groups, by)
     if group_dim == "category_id":  # a mapping left to Python (none is, normally)
         rows = _category_groups(session, rows, filters.category_id, len(names))
     return rows
