@@ -2,8 +2,9 @@
 
 Runs, in process through the whole HTTP stack (FastAPI TestClient, a manager's token, then a
 team lead's), a mix of analytics requests over a database made by ``kesu demo --complaints
-N`` (its rollups rebuilt if empty), and prints p50/p95 per request kind — wall time, and the process's CPU time (on a shared
-machine the wall time measures the neighbours; the CPU time is the request's own cost):
+N`` (its rollups rebuilt if empty), and prints p50/p95 per request kind — wall time, and
+the process's CPU time (on a shared machine the wall time measures the neighbours too; the
+CPU time is the request's own cost):
 
 - ``kpis30``: ``GET /api/v1/analytics/kpis`` for the last 30 days, no filter
 - ``kpis90_team``: 90 days, a team (what a team lead gets)
