@@ -170,3 +170,21 @@ def test_the_cursor_waits_for_events_to_settle(db: Any, clock: Any) -> None:
         k = service.kpis(session, start=START, end=END, filters=Filters())
         assert k["resolution_rate"].numerator == 1
         assert session.get(AnalyticsCursor, rollups.CURSOR).last_id > first
+
+
+def test_the_worker_brings_a_registered_complaint_into_the_kpis(
+    db: Any, clock: Any, settings: Any
+) -> None:
+    from tests.flows import create, make_staff, note, worker
+
+    make_staff(db, clock)
+    complaint_id = create(db, clock, channel="phone")  # through registration: clocks, events
+    clock.advance(minutes=10)
+    note(db, clock, complaint_id, True, "agent_a")  # a public message: the first response
+    today = service.period_of(clock.now().date(), "day")
+    window = {"start": today - timedelta(days=1), "end": today + timedelta(days=2)}
+    worker(db, settings, clock).run_once()
+    with db.session(write=False) as session:
+        k = service.kpis(session, filters=Filters(channel="phone"), **window)
+        assert k["resolution_rate"].denominator == 1
+        assert k["response_rate"].denominator == 1 and k["response_rate"].numerator == 1
