@@ -390,6 +390,8 @@ def bring_to_life(db: Database, clock: Clock, settings: Any) -> dict[str, int]:
     from kesu.analytics import demo as analytics_demo
     from kesu.attachments import service as attachments_service
     from kesu.attachments.demo import add_demo_attachments
+    from kesu.compensation import ledger_demo, standards_demo
+    from kesu.compensation import request_demo as compensation_demo
     from kesu.intake.email import demo as email_demo
     from kesu.knowledge import demo as knowledge_demo
     from kesu.notify import customer_demo
@@ -434,6 +436,9 @@ def bring_to_life(db: Database, clock: Clock, settings: Any) -> dict[str, int]:
     customer_messages = customer_demo.show(db, clock)  # left pending in the outbox
     rated = survey_demo.show(db, clock)  # good, low and open satisfaction surveys
     articles = knowledge_demo.show(db, clock)  # a resolved complaint made an article
+    recommended = standards_demo.show(db, clock)  # standards v2, complaints at 方案制定
+    requests = compensation_demo.show(db, clock)  # pending, fast, approved, rejected, joint
+    ledger_shown = ledger_demo.show(db, clock)  # budgets this month, one payout paid
     analytics_demo.show(db, clock)  # KPI rollups rebuilt over the bulk rows; business volumes
     return {
         "live": len(live),
@@ -443,6 +448,10 @@ def bring_to_life(db: Database, clock: Clock, settings: Any) -> dict[str, int]:
         "customer_messages": customer_messages,
         "surveys": rated,
         "articles": articles,
+        "recommended": recommended,
+        "compensation_requests": requests,
+        "budgets": ledger_shown["budgets"],
+        "paid": ledger_shown["paid"],
     }
 
 

@@ -25,6 +25,8 @@ from kesu.accounts.service import Actor
 from kesu.accounts.views import PageUserR, PageUserW
 from kesu.attachments import pages as attachment_pages
 from kesu.clock import Clock
+from kesu.compensation import views as compensation_pages
+from kesu.compensation.standards_views import card as compensation_card
 from kesu.complaints import lifecycle, service
 from kesu.complaints.access import get_complaint_for_user
 from kesu.complaints.enums import Channel, StageCategory
@@ -235,6 +237,8 @@ def _page(
             "similar": similar,
             "triage": triage,
             "knowledge": knowledge_panel(session, user, complaint, may_handle),
+            "compensation": compensation_pages.panel(session, user, complaint),
+            "recommendation": compensation_card(session, complaint, stages),
             "state": state or FormState(),
         },
         status_code,
@@ -445,6 +449,7 @@ def update(ref: ComplaintRef, act: Act) -> Response:
     def edit(c: Complaint) -> str:
         current = {"category": str(c.category_id or ""), "severity": c.severity}
         current["priority"] = str(c.priority)
+        current["order_value"] = "" if c.order_value is None else f"{c.order_value:.2f}"
         # Only what changed is sent, so the timeline records the real edit.
         wanted: dict[str, Any] = {
             key: act.text(key) for key in current if act.text(key) not in ("", current[key])

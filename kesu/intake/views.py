@@ -23,6 +23,7 @@ from kesu.accounts.service import Actor
 from kesu.accounts.views import PageUserR, PageUserW
 from kesu.attachments import pages as attachment_pages
 from kesu.clock import Clock
+from kesu.compensation import views as compensation_pages
 from kesu.complaints import lifecycle, registration, service
 from kesu.complaints.access import get_complaint_for_user
 from kesu.complaints.enums import Channel, StageCategory
@@ -63,6 +64,7 @@ FIELD_LABELS = {
     "content": N_("投诉内容"),
     "order_no": N_("订单号"),
     "product": N_("产品"),
+    "order_value": N_("订单金额"),
     "remedy": N_("诉求"),
     "title": N_("标题"),
     "channel": N_("渠道"),
@@ -77,6 +79,7 @@ FORM_FIELDS = (
     "tier",
     "order_no",
     "product",
+    "order_value",
     "content",
     "remedy",
     "title",
@@ -133,6 +136,7 @@ def complaint_from_form(
         raw.update(
             {"title": opt("title"), "category": opt("category"), "severity": opt("severity")}
         )
+        raw["order_value"] = opt("order_value")
     try:
         return ComplaintCreate.model_validate(raw)
     except ValidationError as exc:
@@ -267,6 +271,7 @@ def _track_page(
             ),
             "opted_out": complaint.customer.notify_opt_out_at is not None,
             "survey_form": survey_pages.for_tracking(session, complaint, clock.now()),
+            "compensation": compensation_pages.for_tracking(session, complaint),
             "decision": request.query_params.get("decision", "")[:16],
             "error": error,
             "form_name": form_name,
