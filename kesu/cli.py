@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 
+from kesu.analytics.cli import app as analytics_app
 from kesu.clock import SystemClock
 from kesu.config import get_settings
 from kesu.db import Database
@@ -27,6 +28,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(triage_app, name="triage", help="Chinese NLP: models, evaluation, keywords, risk")
 app.add_typer(privacy_app, name="privacy", help="Personal data: retention, anonymisation (PIPL)")
 app.add_typer(knowledge_app, name="knowledge", help="Knowledge base: index, shipped articles")
+app.add_typer(analytics_app, name="analytics", help="Analytics: KPI rollups, business volumes")
 console = Console()
 # `kesu demo` starts SLA clocks for the open complaints it made, up to this many (one
 # complaint at a time; a million would take a while: use the worker benchmark's bulk setup).

@@ -387,6 +387,7 @@ def bring_to_life(db: Database, clock: Clock, settings: Any) -> dict[str, int]:
     complaints whose first-response clocks are past the warning, the breach, level 2 and
     level 3 (so alerts, bell notifications and escalation tasks exist), a spike of one issue
     that opens an incident, and sub-tasks for other departments. Returns what it made."""
+    from kesu.analytics import demo as analytics_demo
     from kesu.attachments import service as attachments_service
     from kesu.attachments.demo import add_demo_attachments
     from kesu.compensation import ledger_demo, standards_demo
@@ -442,6 +443,7 @@ def bring_to_life(db: Database, clock: Clock, settings: Any) -> dict[str, int]:
     ledger_shown = ledger_demo.show(db, clock)  # budgets this month, one payout paid
     report_schedules = report_demo.show(db, clock)  # monthly and quarterly report emails
     exported = exports_demo.show(db, clock, settings)  # the manager's background export
+    analytics_demo.show(db, clock)  # KPI rollups rebuilt over the bulk rows; business volumes
     return {
         "live": len(live),
         "spike": len(spike),

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 import httpx
 
+from kesu.analytics.rollups import catch_up_all
 from kesu.attachments.service import sweep_orphans
 from kesu.attachments.storage import get_storage
 from kesu.clock import Clock, SystemClock
@@ -101,6 +102,7 @@ class Worker:
             stats.reconciled = reconcile(session, self.clock)
         stats.surveys = self.surveys()
         stats.mails = poll_mailboxes(self.db, self.clock, self.settings)
+        catch_up_all(self.db, self.clock)  # complaint events into the KPI rollups (kesu.analytics)
         stats.reports = reports_due(self.db, self.clock)  # before delivery: sent this pass
         stats.delivery = deliver_due(
             self.db, self.clock, self.settings, self.http, self.outbox_batch, self.wall

@@ -51,6 +51,7 @@ class Permission(StrEnum):
     compensation_pay = "compensation.pay"
     analytics_view = "analytics.view"  # dashboards, KPIs, reports (team leads: their team)
     complaint_export = "complaint.export"  # the workbench list as Excel/CSV (PII masked by role)
+    analytics_volumes = "analytics.volumes"  # import business volumes (CSV/Excel, the API)
     admin = "admin"
 
 
@@ -79,7 +80,9 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.admin: frozenset(Permission) - {Permission.assignable},
     Role.executive: frozenset(_LEADS | _INSIGHT),
     Role.manager: frozenset(
-        _LEADS | _INSIGHT | {Permission.knowledge_edit, Permission.knowledge_publish}
+        _LEADS
+        | _INSIGHT
+        | {Permission.knowledge_edit, Permission.knowledge_publish, Permission.analytics_volumes}
     ),
     Role.team_lead: frozenset(_LEADS | {Permission.assignable, Permission.knowledge_edit}),
     Role.agent: frozenset(_HANDLERS | {Permission.complaint_reopen, Permission.assignable}),

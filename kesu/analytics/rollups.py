@@ -10,17 +10,19 @@
   fact function, so the same numbers): ``kesu analytics rebuild``, and the end of ``kesu demo``.
 
 A query reads the smallest cube that carries every dimension it filters or groups on; the
-full cube (every dimension) is the fallback. At 1,000,000 complaints over 180 days the
-single-dimension cubes have tens to a few hundred rows per day.
+full cube (every dimension) is the fallback. The cubes' sizes are bounded by the number of
+days × the values of their dimensions, whatever the number of complaints; the full cube's
+grows with the complaints (up to one row per complaint), so a combination it alone covers
+(e.g. channel with region) is not flat.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Date, case, cast, delete, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from kesu.analytics import facts as F
@@ -45,12 +47,18 @@ CUBES: tuple[tuple[str, ...], ...] = (
     ("region", "product"),
     ("team_id", "product"),
     F.DIMS,
+    ("team_id", "category_id", "channel"),
+    ("team_id", "category_id", "region"),
+    ("team_id", "category_id", "product"),
+    ("product",),
+    ("region",),
 )
 # The order in which a query looks for a cube (smallest expected size first).
-SEARCH = (0, 1, 2, 4, 6, 5, 3, 8, 7, 9)
+SEARCH = (0, 1, 2, 13, 14, 4, 6, 5, 3, 8, 7, 10, 11, 12, 9)
 KEY = ("cube", "day", *F.DIMS)
 CURSOR = "rollups"
 EVENT_BATCH = 5000
+SETTLE = timedelta(minutes=2)  # an event this old is committed (write transactions are short)
 FLUSH_KEYS = 100_000
 
 
@@ -102,18 +110,24 @@ def _write(session: Session, sums: dict[tuple[Any, ...], list[int]]) -> None:
     if not rows:
         return
     table = _table()
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-    statement = insert(table)
+    statement = _insert(session)(table)
     statement = statement.on_conflict_do_update(
         index_elements=list(KEY),
         set_={name: table.c[name] + statement.excluded[name] for name in F.MEASURES},
     )
     for start in range(0, len(rows), 5000):
         session.execute(statement, rows[start : start + 5000])
+
+
+def _insert(session: Session) -> Any:
+    """The dialect's INSERT (with ON CONFLICT)."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert
 
 
 def apply(session: Session, complaint_ids: Iterable[int]) -> int:
@@ -172,16 +186,26 @@ def _fact_row(fact: F.Fact) -> dict[str, Any]:
 
 def catch_up(session: Session, clock: Clock, limit: int = EVENT_BATCH) -> int:
     """One batch of complaint events after the cursor into the rollups; returns how many
-    events it read (less than ``limit``: caught up). The caller commits."""
-    cursor = session.scalar(
-        select(AnalyticsCursor).where(AnalyticsCursor.name == CURSOR).with_for_update()
+    events the cursor moved over (less than ``limit``: caught up). The caller commits."""
+    locked = (
+        select(AnalyticsCursor)
+        .where(AnalyticsCursor.name == CURSOR)
+        .with_for_update(skip_locked=True)  # PostgreSQL: another worker has it → skip
     )
+    cursor = session.scalar(locked)
     if cursor is None:
-        cursor = AnalyticsCursor(name=CURSOR, last_id=0, updated_at=clock.now())
-        session.add(cursor)
-        session.flush()
+        if session.scalar(select(AnalyticsCursor.name).where(AnalyticsCursor.name == CURSOR)):
+            return 0  # another worker is applying a batch now
+        session.execute(  # the first pass ever; two workers may both get here
+            _insert(session)(AnalyticsCursor.__table__)
+            .values(name=CURSOR, last_id=0, updated_at=clock.now())
+            .on_conflict_do_nothing(index_elements=["name"])
+        )
+        cursor = session.scalar(locked)
+        if cursor is None:
+            return 0
     rows = session.execute(
-        select(ComplaintEvent.id, ComplaintEvent.complaint_id)
+        select(ComplaintEvent.id, ComplaintEvent.complaint_id, ComplaintEvent.at)
         .where(ComplaintEvent.id > cursor.last_id)
         .order_by(ComplaintEvent.id)
         .limit(limit)
@@ -200,9 +224,18 @@ def catch_up(session: Session, clock: Clock, limit: int = EVENT_BATCH) -> int:
         if rid is not None
     }
     apply(session, ids)
-    cursor.last_id = rows[-1].id
+    # On PostgreSQL ids are handed out before commit, so a lower id can appear after a
+    # higher one: the cursor moves only over events older than SETTLE; newer ones are read
+    # (and applied, idempotently) again next pass until they are.
+    settled_before = clock.now() - SETTLE
+    settled = 0
+    for row in rows:
+        if row.at > settled_before:
+            break
+        cursor.last_id = row.id
+        settled += 1
     cursor.updated_at = clock.now()
-    return len(rows)
+    return settled
 
 
 def catch_up_all(db: Any, clock: Clock, limit: int = EVENT_BATCH, passes: int = 20) -> int:
@@ -258,18 +291,41 @@ def rebuild(db: Any, clock: Clock, progress: Any = None) -> int:
     return made
 
 
+def _period(session: Session, day: Any, by: str) -> Any:
+    """The first day of ``day``'s period (a Monday for weeks), in SQL."""
+    if by == "day":
+        return day
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(func.date_trunc("week" if by == "week" else "month", day), Date)
+    if by == "week":  # SQLite: the Monday on or before the day
+        return type_coerce(func.date(day, "-6 days", "weekday 1"), Date)
+    return type_coerce(func.date(day, "start of month"), Date)
+
+
 def read(
-    session: Session, start: date, end: date, filters: Filters, dim: str | None
+    session: Session,
+    start: date,
+    end: date,
+    filters: Filters,
+    dim: str | None,
+    names: Sequence[str] = F.MEASURES,
+    groups: dict[int, int] | None = None,
+    by: str = "day",
 ) -> list[tuple[date, Any, Sequence[int]]]:
     """(day, key of ``dim``, measure sums) for local days [start, end) matching ``filters``,
-    from the smallest cube that has every dimension needed."""
+    from the smallest cube that has every dimension needed. ``groups`` maps category ids to
+    the category they are counted under (``dim == "category_id"``); ``by`` (day, week,
+    month) sums the days of each period in SQL (the first column is then its first day)."""
     from kesu.analytics.service import category_scope
 
     needed = filters.dims() | ({dim} if dim else set())
     cube = cube_for(needed)
     table = _table()
-    sums = [func.sum(table.c[name]) for name in F.MEASURES]
-    columns = [table.c.day] + ([table.c[dim]] if dim else [])
+    sums = [func.sum(table.c[name]) for name in names]
+    key: Any = table.c[dim] if dim else None
+    if dim == "category_id" and groups:  # grouped in SQL: a few rows per day, not hundreds
+        key = case(groups, value=table.c.category_id, else_=table.c.category_id)
+    columns = [_period(session, table.c.day, by)] + ([key] if key is not None else [])
     query = select(*columns, *sums).where(
         table.c.cube == cube, table.c.day >= start, table.c.day < end
     )
@@ -283,9 +339,7 @@ def read(
             query = query.where(table.c[name] == value)
     query = query.group_by(*columns)
     out: list[tuple[date, Any, Sequence[int]]] = []
-    for row in session.execute(query):
-        if dim:
-            out.append((row[0], row[1], [int(v or 0) for v in row[2:]]))
-        else:
-            out.append((row[0], None, [int(v or 0) for v in row[1:]]))
+    skip = 2 if dim else 1
+    for row in session.execute(query).all():
+        out.append((row[0], row[1] if dim else None, [int(v or 0) for v in row[skip:]]))
     return out

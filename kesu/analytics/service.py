@@ -20,7 +20,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kesu.analytics import facts as F
+from kesu.errors import Forbidden, InvalidInput
 from kesu.web.i18n import N_
+from kesu.web.i18n import gettext as _
 
 Period = Literal["day", "week", "month"]
 GROUPS: tuple[str, ...] = ("category", "channel", "region", "team", "handler", "product")
@@ -141,29 +143,56 @@ class Rate:
     value: float | None
 
 
+# The measures each metric needs (a series reads only these columns of the rollups).
+NEEDS: dict[str, tuple[str, ...]] = {
+    "complaints": ("complaints",),
+    "response_rate": ("response_met", "response_due"),
+    "resolution_rate": ("resolved", "complaints"),
+    "csat": ("survey_score_sum", "survey_answers"),
+    "nps": ("nps_promoters", "nps_detractors", "nps_answers"),
+    "fcr": ("fcr", "resolved"),
+    "handling_time_avg": ("handling_minutes", "resolved"),
+    "handling_time_p90": ("resolved", *F.HIST),
+    "repeat_rate": ("repeats", "complaints"),
+    "reopen_rate": ("reopened", "resolved_ever"),
+    "escalation_rate": ("escalated", "complaints"),
+    "sla_breach_rate": ("breached", "sla_tracked"),
+    "compensation_paid": (),
+    "complaint_rate": ("complaints",),
+}
+
+
 @dataclass
 class Sums:
-    """Sums of the fact measures (and the extras not in the rollups)."""
+    """Sums of the fact measures ``names`` (all by default), and the extras not in the
+    rollups."""
 
-    m: list[int] = field(default_factory=lambda: [0] * len(F.MEASURES))
+    names: tuple[str, ...] = F.MEASURES
+    m: list[int] = field(default_factory=list)
     paid: Decimal = Decimal("0")
     payouts: int = 0
     orders: float = 0.0
 
+    def __post_init__(self) -> None:
+        if not self.m:
+            self.m = [0] * len(self.names)
+        self._index = {name: i for i, name in enumerate(self.names)}
+
     def add(self, measures: Sequence[int]) -> None:
+        m = self.m
         for i, value in enumerate(measures):
-            self.m[i] += int(value or 0)
+            m[i] += value
 
     def __getitem__(self, name: str) -> int:
-        return self.m[F.INDEX[name]]
+        i = self._index.get(name)
+        return 0 if i is None else self.m[i]
 
 
-class AnalyticsError(ValueError):
-    """A metric, group or range the service does not know (the API turns it into a 422)."""
+class AnalyticsError(InvalidInput):
+    """A metric, group or range the service does not take: a 422 naming the parameter."""
 
     def __init__(self, field_name: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field_name
+        super().__init__(message, field=field_name)
 
 
 # -- the public interface ----------------------------------------------------------------
@@ -195,20 +224,21 @@ def series(
     where the metric has no value (no denominator) are left out."""
     check_range(start, end)
     if metric not in METRICS:
-        raise AnalyticsError("metric", "unknown metric")
+        raise AnalyticsError("metric", _("未知的指标"))
     if by not in ("day", "week", "month"):
-        raise AnalyticsError("by", "unknown period")
+        raise AnalyticsError("by", _("周期应为 day、week 或 month"))
     if group is not None and group not in GROUPS:
-        raise AnalyticsError("group", "unknown group")
+        raise AnalyticsError("group", _("未知的分组"))
     dim = GROUP_DIM[group] if group else None
-    buckets: dict[tuple[date, Any], Sums] = defaultdict(Sums)
+    names = NEEDS[metric]
+    buckets: dict[tuple[date, Any], Sums] = defaultdict(lambda: Sums(names))
     if metric == "compensation_paid":
         for day, key, amount, count in _payout_rows(session, start, end, filters, dim):
             slot = buckets[(period_of(day, by), key)]
             slot.paid += amount
             slot.payouts += count
     else:
-        for day, key, measures in fact_rows(session, start, end, filters, dim):
+        for day, key, measures in fact_rows(session, start, end, filters, dim, names, by):
             buckets[(period_of(day, by), key)].add(measures)
     if metric == "complaint_rate":
         volume_dim = dim if dim in ("product", "region") else None
@@ -243,23 +273,41 @@ def complaint_rate(
     orders in [start, end); the business volumes are the denominator."""
     check_range(start, end)
     if by not in ("product", "region"):
-        raise AnalyticsError("by", "unknown group")
+        raise AnalyticsError("by", _("未知的分组"))
     counts: dict[Any, int] = defaultdict(int)
-    for _day, key, measures in fact_rows(session, start, end, filters, by):
-        counts[key] += int(measures[F.INDEX["complaints"]])
+    for _day, key, measures in fact_rows(session, start, end, filters, by, ("complaints",)):
+        counts[key] += int(measures[0])
     orders = _volumes(session, start, end, filters, by)
     rates = []
     for key in sorted(set(counts) | set(orders), key=str):
         n, o = counts.get(key, 0), orders.get(key, 0.0)
-        rates.append(Rate(key, key or "", n, o, round(n / o * 10000, 4) if o else None))
+        label = key or _("未指定")
+        rates.append(Rate(key, label, n, o, round(n / o * 10000, 4) if o else None))
     return rates
+
+
+def scope_for(user: Any, filters: Filters) -> Filters:
+    """The filters a user may use: a team lead sees their own team only (a ``team`` of
+    another team is a 403; none given means their team). Everyone else with
+    ``analytics.view`` sees every team."""
+    from dataclasses import replace
+
+    from kesu.accounts.roles import Role
+
+    if user.role != Role.team_lead:
+        return filters
+    if user.team_id is None:
+        raise Forbidden(_("组长未分配团队，无法查看统计"), field="team")
+    if filters.team_id is not None and filters.team_id != user.team_id:
+        raise Forbidden(_("组长只能查看本组的统计"), field="team")
+    return replace(filters, team_id=user.team_id)
 
 
 def check_range(start: date, end: date) -> None:
     if end <= start:
-        raise AnalyticsError("to", "the end must be after the start")
+        raise AnalyticsError("to", _("结束日期必须晚于开始日期"))
     if (end - start).days > MAX_DAYS:
-        raise AnalyticsError("to", "the range is too long")
+        raise AnalyticsError("to", _("日期范围过长（最多 3 年）"))
 
 
 def period_of(day: date, by: str) -> date:
@@ -337,7 +385,7 @@ def _kpi(code: str, s: Sums, target: tuple[str, float] | None) -> Kpi:
         num, den = s["complaints"], s.orders
         value = _ratio(num, den, 10000)
     else:  # pragma: no cover - KPI_CODES and this table are kept together
-        raise AnalyticsError("metric", "unknown metric")
+        raise AnalyticsError("metric", _("未知的指标"))
     operator, goal = target if target else (None, None)
     below = value is not None and goal is not None and not _meets(value, operator, goal)
     return Kpi(code, value, float(num), float(den), goal, UNITS[code], below, operator)
@@ -366,6 +414,40 @@ def targets(session: Session) -> dict[str, tuple[str, float]]:
     return chosen
 
 
+def set_target(
+    session: Session, clock: Any, user: Any, code: str, operator: str, value: float | None
+) -> None:
+    """An admin's target for ``code`` (``value`` None: no target); audited. The caller
+    commits."""
+    from kesu.accounts.audit import record_audit
+    from kesu.accounts.service import Actor
+    from kesu.analytics.models import KpiTarget
+
+    if code not in KPI_CODES:
+        raise AnalyticsError("code", _("未知的指标"))
+    if operator not in OPERATORS:
+        raise AnalyticsError("operator", _("比较方式应为 >、>=、< 或 <="))
+    before = targets(session).get(code)
+    row = session.get(KpiTarget, code)
+    if row is None:
+        row = KpiTarget(code=code)
+        session.add(row)
+    row.operator = operator
+    row.value = None if value is None else Decimal(str(value))  # type: ignore[assignment]
+    row.updated_at = clock.now()
+    row.updated_by = user.username[:128]
+    session.flush()
+    record_audit(
+        session,
+        clock,
+        Actor.of(user),
+        "analytics.target",
+        "kpi_targets",
+        code,
+        {"before": list(before) if before else None, "after": [operator, value]},
+    )
+
+
 # -- where the sums come from ---------------------------------------------------------------
 
 
@@ -383,21 +465,39 @@ def category_scope(session: Session, category_id: int) -> set[int]:
 
 
 def fact_rows(
-    session: Session, start: date, end: date, filters: Filters, dim: str | None
+    session: Session,
+    start: date,
+    end: date,
+    filters: Filters,
+    dim: str | None,
+    names: tuple[str, ...] = F.MEASURES,
+    by: str = "day",
 ) -> Iterable[tuple[date, Any, Sequence[int]]]:
     """(day, group key, measure sums) from the rollups. ``dim`` is a fact dimension or None;
     for ``category_id`` the key is mapped to the group's level afterwards."""
     from kesu.analytics import rollups
 
     group_dim = dim
-    rows = rollups.read(session, start, end, filters, group_dim)
+    groups = None
     if group_dim == "category_id":
-        rows = _category_groups(session, rows, filters.category_id)
+        from kesu.taxonomy.models import Category
+
+        target = category_target(session, filters.category_id)
+        groups = {cid: target(cid) for cid in session.scalars(select(Category.id))}
+        groups = {cid: to for cid, to in groups.items() if cid != to}
+    rows = rollups.read(session, start, end, filters, group_dim, names, groups, by)
+    if group_dim == "category_id":  # a mapping left to Python (none is, normally)
+        rows = _category_groups(session, rows, filters.category_id, len(names))
     return rows
 
 
 def direct_rows(
-    session: Session, start: date, end: date, filters: Filters, dim: str | None
+    session: Session,
+    start: date,
+    end: date,
+    filters: Filters,
+    dim: str | None,
+    names: tuple[str, ...] = F.MEASURES,
 ) -> list[tuple[date, Any, Sequence[int]]]:
     """The same as ``fact_rows`` computed straight from the tables (tests, and checks of a
     rebuild): every complaint received in the range, its fact computed now."""
@@ -416,12 +516,12 @@ def direct_rows(
         if fact is None or not matches(fact, filters, scope):
             continue
         key = fact.dim(group_dim) if group_dim else None
-        slot = out.setdefault((fact.day, key), [0] * len(F.MEASURES))
-        for i, value in enumerate(fact.measures):
-            slot[i] += value
+        slot = out.setdefault((fact.day, key), [0] * len(names))
+        for i, name in enumerate(names):
+            slot[i] += fact.measures[F.INDEX[name]]
     rows: list[tuple[date, Any, Sequence[int]]] = [(d, k, m) for (d, k), m in out.items()]
     if group_dim == "category_id":
-        rows = _category_groups(session, rows, filters.category_id)
+        rows = _category_groups(session, rows, filters.category_id, len(names))
     return rows
 
 
@@ -469,12 +569,15 @@ def category_target(session: Session, parent: int | None) -> Any:
 
 
 def _category_groups(
-    session: Session, rows: Iterable[tuple[date, Any, Sequence[int]]], parent: int | None
+    session: Session,
+    rows: Iterable[tuple[date, Any, Sequence[int]]],
+    parent: int | None,
+    width: int = len(F.MEASURES),
 ) -> list[tuple[date, Any, Sequence[int]]]:
     target = category_target(session, parent)
     merged: dict[tuple[date, Any], list[int]] = {}
     for day, key, measures in rows:
-        slot = merged.setdefault((day, target(key)), [0] * len(F.MEASURES))
+        slot = merged.setdefault((day, target(key)), [0] * width)
         for i, value in enumerate(measures):
             slot[i] += int(value or 0)
     return [(d, k, m) for (d, k), m in merged.items()]
@@ -485,7 +588,6 @@ def group_labels(session: Session, group: str | None, keys: set[Any]) -> dict[An
     from kesu.accounts.models import Team, User
     from kesu.taxonomy.models import Category
     from kesu.web.i18n import current_locale
-    from kesu.web.i18n import gettext as _
 
     english = current_locale().startswith("en")
     none = _("未指定")

@@ -28,6 +28,7 @@ def routers() -> list[APIRouter]:
     # Imported here: the domain views import kesu.web helpers, so this module stays a leaf.
     from kesu.accounts import user_admin_views as user_admin
     from kesu.accounts import views as accounts
+    from kesu.analytics import settings_views as analytics_settings
     from kesu.analytics import views as analytics
     from kesu.attachments import views as attachments
     from kesu.compensation import ledger_views as compensation_ledger
@@ -81,6 +82,7 @@ def routers() -> list[APIRouter]:
         compensation.router,
         compensation_ledger.router,
         analytics.router,
+        analytics_settings.router,
         exports.router,
         reports.router,
         tasks.router,

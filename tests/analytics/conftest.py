@@ -17,6 +17,7 @@ from kesu.complaints.models import Complaint, ComplaintEvent, Customer
 from kesu.sla.models import SlaAlert, SlaClock
 from kesu.surveys.models import Survey
 from kesu.taxonomy.models import Category
+from tests.web.conftest import browser, signed_in  # noqa: F401  (fixtures)
 
 
 def team_id(session: Session, code: str) -> int:

@@ -226,3 +226,45 @@ def test_filters_and_groups(db: Any, clock: Any) -> None:
 
 def _norm(row: Any) -> tuple[Any, ...]:
     return (row[0], str(row[1]), tuple(row[2]))
+
+
+def test_weeks_and_months_are_summed_in_sql_the_same(db: Any, clock: Any) -> None:
+    world(db, clock)
+    rollups.rebuild(db, clock)
+    with db.session(write=False) as session:
+        for by in ("week", "month"):
+            got = service.series(
+                session,
+                metric="complaints",
+                by=by,
+                group="channel",
+                start=NOV,
+                end=DEC,
+                filters=Filters(),
+            )
+            want: dict[tuple[date, str], float] = {}
+            for p in service.series(
+                session,
+                metric="complaints",
+                by="day",
+                group="channel",
+                start=NOV,
+                end=DEC,
+                filters=Filters(),
+            ):
+                slot = (service.period_of(p.period, by), p.key)
+                want[slot] = want.get(slot, 0) + p.value
+            assert {(p.period, p.key): p.value for p in got} == want
+        weeks = {
+            p.period
+            for p in service.series(
+                session,
+                metric="complaints",
+                by="week",
+                group=None,
+                start=NOV,
+                end=DEC,
+                filters=Filters(),
+            )
+        }
+        assert weeks == {date(2026, 11, 2), date(2026, 11, 30)}  # both Mondays
