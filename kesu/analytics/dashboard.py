@@ -49,30 +49,10 @@ GROUP_TITLES = {
     "team": N_("按团队"),
     "handler": N_("按处理人"),
 }
-KPI_LABELS = {
-    "response_rate": N_("按时响应率"),
-    "resolution_rate": N_("解决率"),
-    "csat": N_("满意度"),
-    "nps": N_("净推荐值"),
-    "fcr": N_("首次解决率"),
-    "first_contact_resolution": N_("首次解决率"),
-    "avg_handling_hours": N_("平均处理时长"),
-    "p90_handling_hours": N_("处理时长 P90"),
-    "handling_time_avg": N_("平均处理时长"),
-    "handling_time_p90": N_("处理时长 P90"),
-    "repeat_rate": N_("重复投诉率"),
-    "reopen_rate": N_("重开率"),
-    "escalation_rate": N_("升级率"),
-    "sla_breach_rate": N_("超时率"),
-    "compensation_paid": N_("已付补偿"),
-    "complaint_rate": N_("万单投诉率"),
-    "complaints": N_("投诉量"),
-}
 UNIT_WORDS = {
     "hours": N_("小时"),
-    "h": N_("小时"),
     "CNY": N_("元"),
-    "per_10k": N_("件/万单"),
+    "per_10k_orders": N_("件/万单"),
     "count": N_("件"),
 }
 
@@ -221,14 +201,22 @@ class Chart:
 
 
 def number(value: float | None, unit: str = "") -> str:
-    """A value as the tiles and tables show it."""
+    """A value as the tiles and tables show it (units of kesu.analytics.service.UNITS)."""
     if value is None:
         return "—"
-    if unit == "%":
-        return f"{value * 100:.1f} %" if abs(value) <= 1.0 else f"{value:.1f} %"
+    if unit == "ratio":
+        return f"{value * 100:.1f} %"
+    if unit == "nps":
+        return f"{value:+.0f}"
+    if unit in ("CNY", "per_10k_orders"):
+        return f"{value:,.2f}"
     if float(value).is_integer():
         return f"{int(value):,}"
-    return f"{value:,.2f}" if unit == "CNY" else f"{value:,.1f}"
+    return f"{value:,.1f}"
+
+
+def metric_name(code: str) -> str:
+    return _(service.NAMES.get(code, code))
 
 
 def _sum_by_key(points: Sequence[service.Point]) -> list[tuple[str, str, float]]:
@@ -283,13 +271,16 @@ def trend_chart(session: Session, q: DashQuery) -> Chart:
     for point in points:
         by_period[point.period] = by_period.get(point.period, 0.0) + point.value
     periods = sorted(by_period)
-    title = _(KPI_LABELS.get(q.metric, q.metric))
+    title = metric_name(q.metric)
+    unit = service.UNITS.get(q.metric, "count")
+    scale = 100.0 if unit == "ratio" else 1.0  # a ratio is drawn and listed in per cent
     return Chart(
         "trend",
         _("趋势：%(metric)s（%(by)s）") % {"metric": title, "by": _(BY[q.by])},
         "line",
         [p.isoformat() for p in periods],
-        [(title, [by_period[p] for p in periods])],
+        [(title, [round(by_period[p] * scale, 2) for p in periods])],
+        unit="%" if unit == "ratio" else (_(UNIT_WORDS[unit]) if unit in UNIT_WORDS else ""),
     )
 
 
@@ -522,7 +513,7 @@ def kpi_tiles(session: Session, q: DashQuery) -> list[dict[str, Any]]:
         tiles.append(
             {
                 "code": code,
-                "label": _(KPI_LABELS.get(code, code)),
+                "label": metric_name(code),
                 "value": number(kpi.value, kpi.unit),
                 "unit": _(UNIT_WORDS[kpi.unit]) if kpi.unit in UNIT_WORDS else "",
                 "target": number(kpi.target, kpi.unit) if kpi.target is not None else "",

@@ -69,7 +69,7 @@ def dashboard_page(
             "periods": dashboard.PERIOD_LABELS,
             "bys": dashboard.BY,
             "metrics": ("complaints", *service.KPI_CODES),
-            "kpi_labels": dashboard.KPI_LABELS,
+            "metric_name": dashboard.metric_name,
             "teams": []
             if context["lead"]
             else list(session.scalars(select(Team).order_by(Team.id))),
