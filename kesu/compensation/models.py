@@ -43,7 +43,11 @@ class StandardRule(Base):
     )
     position: Mapped[int]
     name: Mapped[str] = mapped_column(String(128))
+    name_en: Mapped[str] = mapped_column(String(128), default="")
     conditions: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # the methods the customer may choose from, the first is the recommended one
+    methods: Mapped[list[str]] = mapped_column(default=list)
+    # {"kind": "fixed"|"percent"|"range"|"case_by_case", amounts as decimal strings}
     amount_rule: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 

@@ -69,6 +69,7 @@ FIELD_LABELS: dict[str, str] = {
     "content": N_("投诉内容"),
     "product": N_("产品"),
     "order_no": N_("订单号"),
+    "order_value": N_("订单金额"),
     "remedy": N_("诉求"),
     "custom_fields": N_("自定义字段"),
     "team": N_("团队"),

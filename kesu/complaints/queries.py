@@ -315,6 +315,7 @@ def to_out(
         "customer": contact_out(c, masked),  # what this complaint said (kesu.privacy)
         "order_no": c.order_no,
         "product": c.product,
+        "order_value": f"{c.order_value:.2f}" if c.order_value is not None else None,
         "remedy": c.remedy,
         "tags": c.tags or [],
         "custom_fields": mask_json(c.custom_fields or {}) if masked else c.custom_fields or {},

@@ -10,6 +10,7 @@ import hashlib
 import json
 import secrets
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -93,6 +94,9 @@ def create_complaint(
         contact_email=data.customer.email,
         order_no=data.order_no or None,
         product=data.product or None,
+        order_value=(
+            data.order_value.quantize(Decimal("0.01")) if data.order_value is not None else None
+        ),
         remedy=data.remedy,
         category=category,
         severity=severity,

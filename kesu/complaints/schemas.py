@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from decimal import Decimal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
@@ -13,6 +14,20 @@ from kesu.taxonomy.enums import Severity
 from kesu.web.i18n import gettext as _
 
 PHONE_PATTERN = r"^\+?[0-9][0-9\- ]{4,19}$"
+ORDER_VALUE_MAX = Decimal("10000000.00")
+# The order's value in CNY: a decimal string ("199.90") or a number, two places at most.
+OrderValue = Annotated[
+    Decimal | None,
+    Field(
+        default=None,
+        ge=0,
+        le=ORDER_VALUE_MAX,
+        max_digits=10,
+        decimal_places=2,
+        allow_inf_nan=False,
+        description="order value in CNY, a decimal string such as 199.90",
+    ),
+]
 
 
 class Strict(BaseModel):
@@ -41,6 +56,7 @@ class ComplaintCreate(Strict):
     content: str = Field(min_length=1, max_length=20000)
     order_no: str | None = Field(default=None, max_length=64)
     product: str | None = Field(default=None, max_length=128)
+    order_value: OrderValue = None
     remedy: Remedy | None = None
     category: str | None = Field(default=None, max_length=255, description="category path or id")
     severity: Severity | None = None
@@ -83,6 +99,7 @@ class ComplaintUpdate(Strict):
     priority: int | None = Field(default=None, ge=1, le=4)
     tags: list[str] | None = Field(default=None, max_length=20)
     custom_fields: dict[str, Any] | None = None
+    order_value: OrderValue = None
     reason: str | None = Field(default=None, max_length=500)
 
 
@@ -165,6 +182,7 @@ class ComplaintOut(BaseModel):
     customer: dict[str, Any]
     order_no: str | None
     product: str | None
+    order_value: str | None = Field(default=None, description="decimal string, CNY")
     remedy: str | None
     tags: list[str]
     custom_fields: dict[str, Any]

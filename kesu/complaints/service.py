@@ -7,6 +7,7 @@ event and the audit record, and never commits. Registering a complaint lives in
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -60,6 +61,12 @@ def update_complaint(
         fields["custom_fields"] = {**validate_custom_fields(session, given), **kept}
     if "tags" in fields:
         fields["tags"] = sorted({t.strip() for t in fields["tags"] or [] if t.strip()})
+    if fields.get("order_value") is not None:  # money: kept as text on the timeline
+        value = Decimal(fields.pop("order_value")).quantize(Decimal("0.01"))
+        if complaint.order_value != value:
+            old = None if complaint.order_value is None else f"{complaint.order_value:.2f}"
+            changes["order_value"] = [old, f"{value:.2f}"]
+            complaint.order_value = value
     for key, value in fields.items():
         if value is None and key != "custom_fields":
             continue

@@ -26,6 +26,7 @@ from kesu.accounts.service import Actor
 from kesu.accounts.views import PageUserR, PageUserW
 from kesu.attachments import pages as attachment_pages
 from kesu.clock import Clock
+from kesu.compensation.standards_views import card as compensation_card
 from kesu.complaints import lifecycle, service
 from kesu.complaints.access import get_complaint_for_user
 from kesu.complaints.enums import Channel, StageCategory
@@ -264,6 +265,7 @@ def _page(
             "similar": similar,
             "triage": triage,
             "knowledge": knowledge_panel(session, user, complaint, may_handle),
+            "recommendation": compensation_card(session, complaint, stages),
             "state": state or FormState(),
         },
         status_code,
@@ -474,6 +476,7 @@ def update(ref: ComplaintRef, act: Act) -> Response:
     def edit(c: Complaint) -> str:
         current = {"category": str(c.category_id or ""), "severity": c.severity}
         current["priority"] = str(c.priority)
+        current["order_value"] = "" if c.order_value is None else f"{c.order_value:.2f}"
         # Only what changed is sent, so the timeline records the real edit.
         wanted: dict[str, Any] = {
             key: act.text(key) for key in current if act.text(key) not in ("", current[key])

@@ -63,6 +63,7 @@ FIELD_LABELS = {
     "content": N_("投诉内容"),
     "order_no": N_("订单号"),
     "product": N_("产品"),
+    "order_value": N_("订单金额"),
     "remedy": N_("诉求"),
     "title": N_("标题"),
     "channel": N_("渠道"),
@@ -77,6 +78,7 @@ FORM_FIELDS = (
     "tier",
     "order_no",
     "product",
+    "order_value",
     "content",
     "remedy",
     "title",
@@ -133,6 +135,7 @@ def complaint_from_form(
         raw.update(
             {"title": opt("title"), "category": opt("category"), "severity": opt("severity")}
         )
+        raw["order_value"] = opt("order_value")
     try:
         return ComplaintCreate.model_validate(raw)
     except ValidationError as exc:

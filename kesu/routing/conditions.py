@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Protocol
 
 from kesu.errors import InvalidInput
@@ -45,6 +46,7 @@ FIELDS: dict[str, str] = {
     "risk_level": "number",  # 0–3
     "repeat": "bool",  # a repeat complaint (重复投诉)
     "reopen_count": "number",
+    "order_value": "number",  # the order's value in CNY (a Decimal; compensation standards)
     "time": "time",  # local time of day HH:MM (Asia/Shanghai)
     "weekday": "number",  # 1 = Monday … 7 = Sunday
     "date": "date",  # local date YYYY-MM-DD
@@ -267,6 +269,8 @@ def _apply(kind: str, op: str, actual: Any, expected: Any) -> bool:
         return _category(op, str(actual), expected)
     if kind == "severity":
         actual, expected = _rank(actual), _rank(expected)
+    if isinstance(actual, Decimal):  # money: compare exactly (199.99 is not the float 199.99)
+        expected = _as_decimal(expected)
     if kind in ("text", "list", "any") and op in _TEXT_OPS:
         return _TEXT_OPS[op](_fold(actual), _fold(expected))
     if op == "between":
@@ -279,6 +283,14 @@ def _apply(kind: str, op: str, actual: Any, expected: Any) -> bool:
             )
         return bool(low <= actual < high) if kind == "time" else bool(low <= actual <= high)
     return _compare(op, actual, expected)
+
+
+def _as_decimal(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return tuple(_as_decimal(v) for v in value)
+    if isinstance(value, float | int) and not isinstance(value, bool):
+        return Decimal(str(value))
+    return value
 
 
 def _compare(op: str, actual: Any, expected: Any) -> bool:
@@ -380,6 +392,7 @@ FIELD_LABELS: dict[str, str] = {
     "risk_level": N_("风险等级"),
     "repeat": N_("重复投诉"),
     "reopen_count": N_("重新打开次数"),
+    "order_value": N_("订单金额（元）"),
     "time": N_("时间（时:分）"),
     "weekday": N_("星期（1=周一）"),
     "date": N_("日期"),

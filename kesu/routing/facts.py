@@ -72,6 +72,7 @@ class ComplaintFacts:
             "content": c.content,
             "tags": list(c.tags or []),
             "reopen_count": c.reopen_count or 0,
+            "order_value": c.order_value,
         }
         if field in simple:
             return simple[field]

@@ -47,6 +47,7 @@ def load_defaults(session: Session, clock: Clock) -> list[str]:
 def _seed_other_domains(session: Session, clock: Clock) -> list[str]:
     """SLA calendars and policies, routing rules, triage lexicons and keyword rules: each
     domain seeds its own tables."""
+    from kesu.compensation import standards as compensation_standards
     from kesu.knowledge import service as knowledge
     from kesu.routing import seeds as routing_seeds
     from kesu.sla import seeds as sla_seeds
@@ -58,6 +59,7 @@ def _seed_other_domains(session: Session, clock: Clock) -> list[str]:
         + lexicons.seed(session, clock)
         + rules.seed(session, clock)
         + knowledge.seed(session, clock)
+        + compensation_standards.seed(session, clock)
     )
 
 

@@ -36,7 +36,9 @@ def upgrade() -> None:
         sa.Column("version_id", sa.Integer(), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=128), nullable=False),
+        sa.Column("name_en", sa.String(length=128), nullable=False),
         sa.Column("conditions", sa.JSON(), nullable=False),
+        sa.Column("methods", sa.JSON(), nullable=False),
         sa.Column("amount_rule", sa.JSON(), nullable=False),
         sa.ForeignKeyConstraint(
             ["version_id"],
