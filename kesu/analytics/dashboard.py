@@ -457,45 +457,32 @@ def rate_chart(session: Session, q: DashQuery) -> tuple[Chart, list[dict[str, An
     """Complaints per 10,000 orders by product line (the imported business volumes)."""
     result = service.complaint_rate(session, q.start, q.end, q.filters, by="product")
     rows = _rate_rows(result)
+    drawn = [r for r in rows if r["rate"] is not None][:BAR_LIMIT]
     chart = Chart(
         "rate",
         _("万单投诉率（按产品线）"),
         "bar",
-        [r["label"] for r in rows],
-        [(_("每万单投诉"), [r["rate"] for r in rows])],
+        [r["label"] for r in drawn],
+        [(_("每万单投诉"), [round(r["rate"], 2) for r in drawn])],
         horizontal=True,
         unit=_("件/万单"),
     )
     return chart, rows
 
 
-def _rate_rows(result: Any) -> list[dict[str, Any]]:
-    """``complaint_rate``'s answer as rows: key, label, complaints, orders, rate (None when
-    no volume was imported for that product line)."""
-    items: list[Any]
-    if isinstance(result, dict):
-        items = [
-            {"key": key, **value} if isinstance(value, dict) else {"key": key, "rate": value}
-            for key, value in result.items()
-        ]
-    else:
-        items = list(result or [])
-    rows: list[dict[str, Any]] = []
-    for item in items:
-        get = item.get if isinstance(item, dict) else (lambda k, d=None, o=item: getattr(o, k, d))
-        key = str(get("key", "") or "")
-        rate = get("rate", None)
-        if rate is None:
-            rate = get("value", None)
-        rows.append(
-            {
-                "key": key,
-                "label": str(get("label", "") or key or "—"),
-                "complaints": get("complaints", get("numerator", None)),
-                "orders": get("orders", get("denominator", None)),
-                "rate": float(rate) if rate is not None else None,
-            }
-        )
+def _rate_rows(rates: Sequence[service.Rate]) -> list[dict[str, Any]]:
+    """The rates as table rows, highest first; a product line without imported volumes has
+    no rate (None) and comes last."""
+    rows: list[dict[str, Any]] = [
+        {
+            "key": r.key,
+            "label": r.label or _("未指定"),
+            "complaints": r.complaints,
+            "orders": r.orders,
+            "rate": r.value,
+        }
+        for r in rates
+    ]
     rows.sort(key=lambda r: (r["rate"] is None, -(r["rate"] or 0.0), r["label"]))
     return rows
 

@@ -8,20 +8,22 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from datetime import timedelta
 from html import unescape
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from kesu.accounts.models import User
-from kesu.analytics import dashboard
+from kesu.analytics import dashboard, rollups
 from kesu.complaints.models import Complaint
 from kesu.complaints.numbering import LOCAL_TZ
 from kesu.taxonomy.models import Category
 from tests.flows import create
-from tests.web.conftest import browser, login  # noqa: F401  (the fixture)
+from tests.web.conftest import HTML, login
 
 QUALITY = "产品质量/功能故障/无法开机"  # team quality
 QUALITY_2 = "产品质量/功能故障/死机卡顿"
@@ -46,6 +48,7 @@ def seed(db: Any, clock: Any) -> dict[str, list[int]]:
         made["this"].append(create(db, clock, category=path, received_at=received(clock, days)))
     for path, days in ((QUALITY, 8), (LOGISTICS, 9), (LOGISTICS, 10)):
         made["last"].append(create(db, clock, category=path, received_at=received(clock, days)))
+    rollups.catch_up_all(db, clock)  # what the worker's pass does
     return made
 
 
@@ -71,6 +74,12 @@ def category_id(db: Any, path: str) -> int:
         found = session.scalar(select(Category.id).where(Category.path == path))
         assert found is not None
         return found
+
+
+@pytest.fixture
+def browser(app: Any) -> Iterator[TestClient]:
+    with TestClient(app, headers=HTML) as client:
+        yield client
 
 
 @pytest.fixture
@@ -221,6 +230,7 @@ def test_a_spike_today_is_listed_with_a_link_to_its_complaints(
             category=QUALITY,
             received_at=(clock.now() - timedelta(minutes=10 * hours)).isoformat(),
         )
+    rollups.catch_up_all(db, clock)
     make_user("boss", "manager", None)
     assert login(browser, "boss").status_code == 303
     html = browser.get("/dashboard").text
