@@ -22,7 +22,9 @@
     return {
       color: palette,
       animation: false,
-      tooltip: { trigger: "axis", axisPointer: { type: spec.kind === "bar" ? "shadow" : "line" } },
+      // richText: the tooltip is drawn on the canvas; an HTML tooltip carries inline styles,
+      // which the Content-Security-Policy (no unsafe-inline) refuses.
+      tooltip: { trigger: "axis", renderMode: "richText", axisPointer: { type: spec.kind === "bar" ? "shadow" : "line" } },
       legend: spec.series.length > 1 ? { top: 0 } : undefined,
       grid: { left: 8, right: 16, top: spec.series.length > 1 ? 28 : 12, bottom: 8, containLabel: true },
       xAxis: horizontal ? value : category,
