@@ -262,3 +262,31 @@ def test_bad_filters_are_refused_naming_them(client: Any, make_user: Any) -> Non
         response = client.get(f"/dashboard?{query}", headers=headers)
         assert response.status_code == 422, (query, response.text)
         assert field in json.dumps(response.json()), (query, response.json())
+
+
+def test_the_workbench_takes_the_dashboards_filters(
+    browser: Any, make_user: Any, seeded: Any, db: Any, clock: Any
+) -> None:
+    """The links of the product, region and team bars: the workbench filters by them."""
+    other = create(
+        db,
+        clock,
+        category=LOGISTICS,
+        product="手机 K60",
+        customer={"name": "李先生", "phone": "13900001111", "region": "北京"},
+    )
+    with db.session(write=False) as session:
+        found = session.get(Complaint, other)
+        assert found is not None
+        number = found.number
+    make_user("boss", "manager", None)
+    assert login(browser, "boss").status_code == 303
+
+    def numbers(query: str) -> set[str]:
+        return set(re.findall(r"TS\d{8}-\d{6}", browser.get(f"/?tab=all&status=any&{query}").text))
+
+    assert numbers("product=手机 K60") == {number}
+    assert numbers("region=北京") == {number}
+    assert len(numbers("region=上海")) == 9
+    assert len(numbers("team=logistics")) == 5 and number in numbers("team=logistics")
+    assert len(numbers("team=logistics&received_from=2000-01-01&received_to=not-a-day")) == 5
