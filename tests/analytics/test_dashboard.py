@@ -87,6 +87,7 @@ def seeded(db: Any, clock: Any) -> dict[str, list[int]]:
     return seed(db, clock)
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # HTTP and words: once
 @pytest.mark.parametrize(
     ("lang", "words"),
     [
@@ -119,6 +120,7 @@ def test_a_manager_sees_the_whole_dashboard_in_their_language(
     assert "echarts.min.js" in html and "kesu-dashboard.js" in html
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # HTTP and words: once
 def test_who_may_open_it(client: Any, make_user: Any) -> None:
     """Executives, admins and auditors see it (with the nav link); agents and finance
     approvers are refused and get no link."""
@@ -256,6 +258,7 @@ BAD = (
 )
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # HTTP and words: once
 def test_bad_filters_are_refused_naming_them(client: Any, make_user: Any) -> None:
     _user, headers = make_user("boss", "manager", None)
     for query, field in BAD:
