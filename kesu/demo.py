@@ -389,6 +389,8 @@ def bring_to_life(db: Database, clock: Clock, settings: Any) -> dict[str, int]:
     that opens an incident, and sub-tasks for other departments. Returns what it made."""
     from kesu.attachments import service as attachments_service
     from kesu.attachments.demo import add_demo_attachments
+    from kesu.compensation import standards_demo
+    from kesu.compensation import request_demo as compensation_demo
     from kesu.intake.email import demo as email_demo
     from kesu.knowledge import demo as knowledge_demo
     from kesu.notify import customer_demo
@@ -433,6 +435,8 @@ def bring_to_life(db: Database, clock: Clock, settings: Any) -> dict[str, int]:
     customer_messages = customer_demo.show(db, clock)  # left pending in the outbox
     rated = survey_demo.show(db, clock)  # good, low and open satisfaction surveys
     articles = knowledge_demo.show(db, clock)  # a resolved complaint made an article
+    recommended = standards_demo.show(db, clock)  # standards v2, complaints at 方案制定
+    requests = compensation_demo.show(db, clock)  # pending, fast, approved, rejected, joint
     return {
         "live": len(live),
         "spike": len(spike),
@@ -441,6 +445,8 @@ def bring_to_life(db: Database, clock: Clock, settings: Any) -> dict[str, int]:
         "customer_messages": customer_messages,
         "surveys": rated,
         "articles": articles,
+        "recommended": recommended,
+        "compensation_requests": requests,
     }
 
 

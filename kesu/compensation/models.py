@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ForeignKey, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kesu.db import Base
@@ -53,7 +53,21 @@ class StandardRule(Base):
 
 # --- requests and approvals (owned by kesu.compensation.service / approvals) ---------------
 class CompensationRequest(Base):
+    """A request to pay a customer: method and amount, the recommendation it was made under,
+    the chain it needs (``fast`` / ``chain`` / ``joint``). ``version`` is the mapper's
+    version column: every decision is a compare-and-set on it."""
+
     __tablename__ = "compensation_requests"
+    __table_args__ = (
+        # One open request per complaint: a second concurrent one fails on this index.
+        Index(
+            "uq_compensation_requests_open",
+            "complaint_id",
+            unique=True,
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     complaint_id: Mapped[int] = mapped_column(
@@ -69,10 +83,21 @@ class CompensationRequest(Base):
     created_at: Mapped[datetime]
     decided_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(default=1)
+    reason: Mapped[str] = mapped_column(Text, default="")  # why it deviates (or a note)
+    deviation: Mapped[bool] = mapped_column(default=False)
+    recommended_method: Mapped[str | None] = mapped_column(String(16))
+    recommended_amount: Mapped[Decimal | None] = mapped_column(MONEY)
+    rule_name: Mapped[str] = mapped_column(String(128), default="")
+    chain: Mapped[str] = mapped_column(String(16), default="chain")  # fast | chain | joint
+    tier: Mapped[str] = mapped_column(String(32), default="")  # the tier's code
+    steps_done: Mapped[int] = mapped_column(default=0)  # decided steps (each bumps version)
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 class CompensationApproval(Base):
-    """One step of a request's approval chain (a role, or a department of a joint review)."""
+    """One step of a request's approval chain (a role, or a department of a joint review:
+    the rows of a joint review share one step and may be decided in any order)."""
 
     __tablename__ = "compensation_approvals"
 
@@ -81,11 +106,33 @@ class CompensationApproval(Base):
         ForeignKey("compensation_requests.id", ondelete="CASCADE"), index=True
     )
     step: Mapped[int]
-    role: Mapped[str] = mapped_column(String(32))
+    role: Mapped[str] = mapped_column(String(32))  # a role, or "system" (fast claim)
+    # The team whose lead decides (the complaint's team for a team-lead step, the department
+    # of a joint review); NULL: anyone with the role.
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
     approver_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decision: Mapped[str] = mapped_column(String(16), default="pending")
     reason: Mapped[str] = mapped_column(Text, default="")
     decided_at: Mapped[datetime | None]
+
+
+class CompensationTier(Base):
+    """One tier of the approval thresholds (admin-edited; empty table: data/approvals.toml).
+
+    Tiers are ordered by ``position``; a request goes to the first tier whose ``max_amount``
+    (inclusive) it does not exceed; the last tier has no maximum."""
+
+    __tablename__ = "compensation_tiers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    position: Mapped[int] = mapped_column(unique=True)
+    code: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))  # fast | chain | joint
+    max_amount: Mapped[Decimal | None] = mapped_column(MONEY)
+    roles: Mapped[list[str]] = mapped_column(default=list)  # the chain, in order
+    departments: Mapped[list[str]] = mapped_column(default=list)  # team codes (joint)
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(String(128), default="")
 
 
 # --- the ledger (owned by kesu.compensation.ledger) ----------------------------------------

@@ -10,9 +10,11 @@ quantised to 0.01 half up. Two complaints with the same facts get the same recom
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kesu.compensation import standards
@@ -63,12 +65,35 @@ def recommend(
     except NotFound:
         return None
     rules = standards.rules_of(session, standard)
-    facts = ComplaintFacts(session, complaint, complaint.received_at, business_hours=None)
+    facts = _Facts(session, complaint, complaint.received_at, business_hours=None)
     for rule in rules:
         condition = cond.parse(rule.conditions or {}, "conditions")
         if cond.matches(condition, facts):
             return _build(session, complaint, standard, rule, condition)
     return None
+
+
+class _Facts(ComplaintFacts):
+    """The complaint's facts as they were when it was received: the same-category count is
+    bounded above by ``received_at`` too, so later complaints do not change the answer."""
+
+    def _same_category_count(self, leaf: cond.Leaf) -> int:
+        category = self.complaint.category
+        if category is None:
+            return 0
+        since = self.now - timedelta(hours=leaf.window_hours)
+        return (
+            self.session.scalar(
+                select(func.count())
+                .select_from(Complaint)
+                .where(
+                    Complaint.category_id == category.id,
+                    Complaint.received_at >= since,
+                    Complaint.received_at <= self.now,
+                )
+            )
+            or 0
+        )
 
 
 def _build(

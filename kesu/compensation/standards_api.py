@@ -33,7 +33,13 @@ from kesu.web.params import ComplaintRef
 router = APIRouter(tags=["compensation"])
 API = "/api/v1/compensation/standards"
 VersionQuery = Annotated[int | None, Query(ge=1, le=1_000_000)]
-Money = Annotated[str, Field(min_length=1, max_length=20)] | Annotated[int, Field(ge=0)]
+# A decimal string ("19.90"), an integer or a JSON number (read through its shortest text, which
+# is exact for amounts of this size); checked and quantised by standards.money.
+Money = (
+    Annotated[str, Field(min_length=1, max_length=20)]
+    | Annotated[int, Field(ge=-(10**12), le=10**12)]
+    | Annotated[float, Field(allow_inf_nan=False)]
+)
 
 Reader = Annotated[User, Needs(Permission.complaint_read)]
 AdminW = Annotated[User, NeedsW(Permission.admin)]
@@ -51,8 +57,14 @@ class AmountRuleIn(BaseModel):
 
 
 class RuleIn(BaseModel):
+    """A row; ``id``, ``position`` and ``words`` (as GET returns them) are accepted and ignored,
+    so a client may send back what it read: the order of the list is the order of the rows."""
+
     model_config = ConfigDict(extra="forbid")
 
+    id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    position: int | None = Field(default=None, ge=0, le=2**31 - 1)
+    words: str | None = Field(default=None, max_length=2000)
     name: str = Field(min_length=1, max_length=128)
     name_en: str = Field(default="", max_length=128)
     conditions: dict[str, Any] = Field(default_factory=dict)
@@ -192,7 +204,9 @@ def list_versions(session: ReadSession, user: Reader) -> list[dict[str, Any]]:
 def put_standards(
     body: StandardsIn, db: DatabaseDep, clock: ClockDep, user: AdminW
 ) -> dict[str, Any]:
-    rules = standards.validate_rules([r.model_dump(exclude_none=True) for r in body.rules])
+    rules = standards.validate_rules(
+        [r.model_dump(exclude_none=True, exclude={"id", "position", "words"}) for r in body.rules]
+    )
     with db.session() as session:
         version = standards.publish(
             session, clock, actor_for(user), rules, base_version=body.base_version, note=body.note

@@ -56,6 +56,8 @@ KIND_LABELS: dict[str, str] = {
     "survey_sent": N_("发送满意度评价"),
     "survey_answered": N_("满意度评价"),
     "survey_unrated": N_("未评价"),
+    "compensation_requested": N_("申请赔付"),
+    "compensation_decided": N_("赔付审批"),
 }
 GENERIC_KIND = N_("处理记录")
 
@@ -330,6 +332,36 @@ def _survey_sent(d: dict[str, Any], ctx: Context) -> str:
     return _("满意度评价已通过%(channel)s发送给客户") % {"channel": by}
 
 
+def _compensation_what(d: dict[str, Any]) -> str:
+    from kesu.compensation.methods import METHODS
+
+    method = str(d.get("method") or "")
+    return _("%(method)s %(amount)s 元") % {
+        "method": _(METHODS[method]) if method in METHODS else method,
+        "amount": d["amount"],
+    }
+
+
+def _compensation_requested(d: dict[str, Any], ctx: Context) -> str:
+    sentence = _("申请赔付：%(what)s") % {"what": _compensation_what(d)}
+    if d.get("chain") == "fast":
+        sentence += _("（快速理赔）")
+    elif d.get("deviation"):
+        sentence += _("（偏离推荐方案）")
+    return _with(sentence, d.get("reason"))
+
+
+def _compensation_decided(d: dict[str, Any], ctx: Context) -> str:
+    what = _compensation_what(d)
+    if d.get("status") == "approved":
+        if d.get("chain") == "fast":
+            return _("快速理赔已按规则批准：%(what)s") % {"what": what}
+        return _("赔付已批准：%(what)s") % {"what": what}
+    if d.get("status") == "cancelled":
+        return _with(_("赔付申请已撤回：%(what)s") % {"what": what}, d.get("reason"))
+    return _with(_("赔付被驳回：%(what)s") % {"what": what}, d.get("reason"))
+
+
 _RENDERERS: dict[str, Callable[[dict[str, Any], Context], str]] = {
     "created": _created,
     "repeat_detected": _repeat,
@@ -359,4 +391,6 @@ _RENDERERS: dict[str, Callable[[dict[str, Any], Context], str]] = {
     "survey_sent": _survey_sent,
     "survey_answered": _survey_answered,
     "survey_unrated": lambda d, ctx: _("客户未在有效期内评价（unrated），投诉归档"),
+    "compensation_requested": _compensation_requested,
+    "compensation_decided": _compensation_decided,
 }

@@ -26,6 +26,7 @@ from kesu.accounts.service import Actor
 from kesu.accounts.views import PageUserR, PageUserW
 from kesu.attachments import pages as attachment_pages
 from kesu.clock import Clock
+from kesu.compensation import views as compensation_pages
 from kesu.compensation.standards_views import card as compensation_card
 from kesu.complaints import lifecycle, service
 from kesu.complaints.access import get_complaint_for_user
@@ -265,6 +266,7 @@ def _page(
             "similar": similar,
             "triage": triage,
             "knowledge": knowledge_panel(session, user, complaint, may_handle),
+            "compensation": compensation_pages.panel(session, user, complaint),
             "recommendation": compensation_card(session, complaint, stages),
             "state": state or FormState(),
         },

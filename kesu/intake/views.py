@@ -23,6 +23,7 @@ from kesu.accounts.service import Actor
 from kesu.accounts.views import PageUserR, PageUserW
 from kesu.attachments import pages as attachment_pages
 from kesu.clock import Clock
+from kesu.compensation import views as compensation_pages
 from kesu.complaints import lifecycle, registration, service
 from kesu.complaints.access import get_complaint_for_user
 from kesu.complaints.enums import Channel, StageCategory
@@ -270,6 +271,7 @@ def _track_page(
             ),
             "opted_out": complaint.customer.notify_opt_out_at is not None,
             "survey_form": survey_pages.for_tracking(session, complaint, clock.now()),
+            "compensation": compensation_pages.for_tracking(session, complaint),
             "decision": request.query_params.get("decision", "")[:16],
             "error": error,
             "form_name": form_name,

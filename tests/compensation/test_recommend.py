@@ -288,3 +288,30 @@ def test_a_new_version_does_not_change_what_was_recorded_under_the_old(db: Any, 
             "cap": "50.00",
         }
     assert replace(before, standard_version=2) != after
+
+
+def test_later_complaints_do_not_change_an_earlier_answer(db: Any, clock: Any) -> None:
+    """A row on the same-category count sees the count at the complaint's receipt."""
+    from kesu.compensation.models import StandardVersion
+
+    with db.session() as session:
+        version = session.query(StandardVersion).one()
+        rows = standards.validate_rules(
+            [
+                {
+                    "name": "批量问题",
+                    "conditions": {"field": "same_category_count", "op": "gte", "value": 2},
+                    "methods": ["coupon"],
+                    "amount_rule": {"kind": "fixed", "amount": "10"},
+                }
+            ]
+        )
+        standards.publish(session, clock, SYSTEM, rows, base_version=version.number)
+        session.commit()
+    facts = {"category": "物流服务/配送延误/物流停滞"}
+    first = complaint(db, clock, content="物流三天没动了。", phone="13900000011", **facts)
+    assert _recommend(db, first) is None
+    clock.advance(timedelta(minutes=5))
+    second = complaint(db, clock, content="快递一直不更新。", phone="13900000012", **facts)
+    assert _recommend(db, second).amount == D("10.00")
+    assert _recommend(db, first) is None  # still: the second came later
