@@ -230,6 +230,20 @@ def _sum_by_key(points: Sequence[service.Point]) -> list[tuple[str, str, float]]
     return rows
 
 
+class Memo:
+    """``service.series`` remembered for one page: the top issues and the spikes ask for the
+    same recent daily series."""
+
+    def __init__(self) -> None:
+        self.found: dict[tuple[Any, ...], list[service.Point]] = {}
+
+    def __call__(self, session: Session, **kw: Any) -> list[service.Point]:
+        key = (kw["metric"], kw["by"], kw["group"], kw["start"], kw["end"], kw["filters"])
+        if key not in self.found:
+            self.found[key] = service.series(session, **kw)
+        return self.found[key]
+
+
 def workbench_url(user: User, q: DashQuery, **extra: Any) -> str:
     """The workbench filtered like the dashboard (and by ``extra``): every status, the
     dashboard's period as received dates. A team lead lands on their team queue."""
@@ -376,12 +390,13 @@ def top_issues(
     today: date,
     categories: dict[int, Category],
     n: int = TOP_N,
+    fetch: Any = service.series,
 ) -> list[TopIssue]:
     """The categories (at the level shown) with the most complaints in the last 7 days,
     against the 7 days before."""
     end = today + timedelta(days=1)
     mid = end - timedelta(days=7)
-    points = service.series(
+    points = fetch(
         session,
         metric="complaints",
         by="day",
@@ -427,9 +442,15 @@ def category_path(categories: dict[int, Category], key: str, label: str) -> str:
 
 
 def spike_rows(
-    session: Session, user: User, q: DashQuery, today: date, categories: dict[int, Category]
+    session: Session,
+    user: User,
+    q: DashQuery,
+    today: date,
+    categories: dict[int, Category],
+    fetch: Any = service.series,
 ) -> list[dict[str, Any]]:
-    found = spikes.find(session, today, q.filters, window="day")
+    recent = today - timedelta(days=13)  # the top issues' series: one query for both
+    found = spikes.find(session, today, q.filters, window="day", fetch=fetch, start=recent)
     rows = []
     for spike in found:
         window = replace(q, start=spike.start, end=spike.end, custom=True)
@@ -528,6 +549,7 @@ def build(session: Session, user: User, q: DashQuery, today: date) -> dict[str, 
     """Everything the template shows (and the JSON the charts draw)."""
     categories = {c.id: c for c in session.scalars(select(Category))}
     lead = is_lead(user)
+    memo = Memo()
     charts = [trend_chart(session, q), category_chart(session, user, q, categories)]
     groups = ("handler", "channel") if lead else ("product", "region", "channel", "team", "handler")
     charts += [group_chart(session, user, q, g) for g in groups]
@@ -544,8 +566,8 @@ def build(session: Session, user: User, q: DashQuery, today: date) -> dict[str, 
         "tiles": kpi_tiles(session, q),
         "charts": charts,
         "chart_data": {c.id: c.data() for c in charts},
-        "top": top_issues(session, user, q, today, categories),
-        "spikes": spike_rows(session, user, q, today, categories),
+        "top": top_issues(session, user, q, today, categories, fetch=memo),
+        "spikes": spike_rows(session, user, q, today, categories, fetch=memo),
         "rate_rows": rate_rows,
         "crumbs": breadcrumbs(q, categories),
         "workbench": workbench_url(user, q),

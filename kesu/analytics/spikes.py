@@ -17,7 +17,7 @@ read. ``detect`` is pure, so it is tested on hand-built counts.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
@@ -113,6 +113,8 @@ def find(
     baseline: int = BASELINE,
     min_count: float = MIN_COUNT,
     z: float = Z,
+    fetch: Callable[..., Sequence[service.Point]] = service.series,
+    start: date | None = None,
 ) -> list[Spike]:
     """Spikes of the window ending today, by category and by product line.
 
@@ -120,14 +122,18 @@ def find(
     children): a spiking category is looked into, so the deepest spiking category is named
     with its parents. A rise confined to one leaf that does not lift its parent above the
     parent's own baseline is not seen (a few series per page instead of one per category).
+
+    ``fetch`` (``service.series`` by default) and an earlier ``start`` let the dashboard
+    serve the top issues and the spikes from one series: older points are ignored.
     """
     days = WINDOWS[window]
-    start = today - timedelta(days=days * (baseline + 1) - 1)
+    first = today - timedelta(days=days * (baseline + 1) - 1)
+    start = min(start, first) if start else first
     end = today + timedelta(days=1)
     found: list[Spike] = []
 
     def scan(group: str, scoped: service.Filters) -> list[Spike]:
-        points = service.series(
+        points = fetch(
             session,
             metric="complaints",
             by="day",
