@@ -306,7 +306,7 @@ def category_chart(
     has_children = {c.parent_id for c in categories.values() if c.parent_id is not None}
     links: list[str | None] = []
     for key, _label, _value in rows:
-        cid = int(key) if key.isdigit() else None
+        cid = category_key(key)
         if cid is not None and cid in has_children:
             links.append(q.url(category=cid))
         elif cid is not None:
@@ -325,10 +325,16 @@ def category_chart(
     )
 
 
+def category_key(key: str) -> int | None:
+    """A category group key as an id; None for "no category" (the rollups store 0)."""
+    return int(key) if key.isascii() and key.isdigit() and 0 < len(key) <= 9 and int(key) else None
+
+
 def _category_label(categories: dict[int, Category], key: str, label: str) -> str:
     from kesu.web.templating import loc
 
-    found = categories.get(int(key)) if key.isdigit() else None
+    cid = category_key(key)
+    found = categories.get(cid) if cid else None
     return loc(found) if found is not None else label
 
 
@@ -419,7 +425,7 @@ def top_issues(
             _category_label(categories, key, labels[key]),
             now.get(key, 0.0),
             before.get(key, 0.0),
-            workbench_url(user, week, category=key) if key.isdigit() else None,
+            workbench_url(user, week, category=key) if category_key(key) else None,
         )
         for key in labels
     ]
@@ -431,7 +437,8 @@ def category_path(categories: dict[int, Category], key: str, label: str) -> str:
     """``产品质量 › 功能故障 › 无法开机`` (in the UI language)."""
     from kesu.web.templating import loc
 
-    node = categories.get(int(key)) if key.isdigit() else None
+    cid = category_key(key)
+    node = categories.get(cid) if cid else None
     if node is None:
         return label
     names = []
@@ -456,7 +463,9 @@ def spike_rows(
         window = replace(q, start=spike.start, end=spike.end, custom=True)
         if spike.group == "category":
             label = category_path(categories, spike.key, spike.label)
-            link = workbench_url(user, window, category=spike.key) if spike.key.isdigit() else None
+            link = (
+                workbench_url(user, window, category=spike.key) if category_key(spike.key) else None
+            )
         else:
             label = spike.label
             link = workbench_url(user, window, product=spike.key)
@@ -523,7 +532,9 @@ def kpi_tiles(session: Session, q: DashQuery) -> list[dict[str, Any]]:
                 "code": code,
                 "label": metric_name(code),
                 "value": number(kpi.value, kpi.unit),
-                "unit": _(UNIT_WORDS[kpi.unit]) if kpi.unit in UNIT_WORDS else "",
+                "unit": _(UNIT_WORDS[kpi.unit])
+                if kpi.unit in UNIT_WORDS and kpi.value is not None
+                else "",
                 "target": number(kpi.target, kpi.unit) if kpi.target is not None else "",
                 "below": bool(kpi.below_target),
                 "numerator": number(kpi.numerator),
