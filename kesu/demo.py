@@ -389,7 +389,7 @@ def bring_to_life(db: Database, clock: Clock, settings: Any) -> dict[str, int]:
     that opens an incident, and sub-tasks for other departments. Returns what it made."""
     from kesu.attachments import service as attachments_service
     from kesu.attachments.demo import add_demo_attachments
-    from kesu.compensation import standards_demo
+    from kesu.compensation import ledger_demo, standards_demo
     from kesu.compensation import request_demo as compensation_demo
     from kesu.intake.email import demo as email_demo
     from kesu.knowledge import demo as knowledge_demo
@@ -437,6 +437,7 @@ def bring_to_life(db: Database, clock: Clock, settings: Any) -> dict[str, int]:
     articles = knowledge_demo.show(db, clock)  # a resolved complaint made an article
     recommended = standards_demo.show(db, clock)  # standards v2, complaints at 方案制定
     requests = compensation_demo.show(db, clock)  # pending, fast, approved, rejected, joint
+    ledger_shown = ledger_demo.show(db, clock)  # budgets this month, one payout paid
     return {
         "live": len(live),
         "spike": len(spike),
@@ -447,6 +448,8 @@ def bring_to_life(db: Database, clock: Clock, settings: Any) -> dict[str, int]:
         "articles": articles,
         "recommended": recommended,
         "compensation_requests": requests,
+        "budgets": ledger_shown["budgets"],
+        "paid": ledger_shown["paid"],
     }
 
 

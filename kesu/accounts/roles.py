@@ -46,6 +46,9 @@ class Permission(StrEnum):
     compensation_request = "compensation.request"  # ask for a payout on a complaint
     compensation_approve = "compensation.approve"  # decide payouts in one's approval queue
     compensation_ledger = "compensation.ledger"  # read the payout ledger and budgets, export it
+    compensation_budget = "compensation.budget"  # set the budgets (finance, admins)
+    # mark a payout paid: the payment system's callback, with a finance service account's token
+    compensation_pay = "compensation.pay"
     analytics_view = "analytics.view"  # dashboards, KPIs, reports (team leads: their team)
     complaint_export = "complaint.export"  # the workbench list as Excel/CSV (PII masked by role)
     admin = "admin"
@@ -81,7 +84,13 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.team_lead: frozenset(_LEADS | {Permission.assignable, Permission.knowledge_edit}),
     Role.agent: frozenset(_HANDLERS | {Permission.complaint_reopen, Permission.assignable}),
     Role.finance_approver: frozenset(
-        _READERS | {Permission.compensation_approve, Permission.compensation_ledger}
+        _READERS
+        | {
+            Permission.compensation_approve,
+            Permission.compensation_ledger,
+            Permission.compensation_budget,
+            Permission.compensation_pay,
+        }
     ),
     Role.auditor: frozenset(_READERS | _INSIGHT),
 }

@@ -137,9 +137,15 @@ class CompensationTier(Base):
 
 # --- the ledger (owned by kesu.compensation.ledger) ----------------------------------------
 class CompensationPayout(Base):
-    """One approved payout: written once, in the transaction of the final approval."""
+    """One approved payout: written once, in the transaction of the final approval.
+
+    ``period`` is the local (Asia/Shanghai) month of ``approved_at`` (``YYYY-MM``): the budget
+    it counts against. ``approvers`` is who approved it, in chain order
+    (``[{"user_id", "label", "role", "decided_at"}]``; empty for a fast claim approved by rule).
+    ``paid_at``/``paid_reference`` are set once by the payment system's callback."""
 
     __tablename__ = "compensation_payouts"
+    __table_args__ = (Index("ix_compensation_payouts_period_team_id", "period", "team_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("compensation_requests.id"), unique=True)
@@ -151,10 +157,16 @@ class CompensationPayout(Base):
     standard_version: Mapped[int | None]
     approved_at: Mapped[datetime] = mapped_column(index=True)
     paid_at: Mapped[datetime | None]
+    period: Mapped[str] = mapped_column(String(7), default="")
+    approvers: Mapped[list[Any]] = mapped_column(default=list)
+    paid_reference: Mapped[str | None] = mapped_column(String(128))
 
 
 class CompensationBudget(Base):
-    """The budget of a period (``YYYY-MM``) for a team (NULL: the whole company)."""
+    """The budget of a period (``YYYY-MM``) for a team (NULL: the whole company).
+
+    ``warned_percent`` is the highest warning threshold (80, 100) already announced for it, so
+    each threshold warns once (a compare-and-set ``UPDATE … WHERE warned_percent < t``)."""
 
     __tablename__ = "compensation_budgets"
     __table_args__ = (UniqueConstraint("period", "team_id"),)
@@ -163,3 +175,6 @@ class CompensationBudget(Base):
     period: Mapped[str] = mapped_column(String(7))
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
     amount: Mapped[Decimal] = mapped_column(MONEY)
+    warned_percent: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime | None]
+    updated_by: Mapped[str] = mapped_column(String(128), default="")

@@ -52,6 +52,7 @@ KIND_LABELS: dict[str, str] = {
     "incident_linked": N_("关联应急事件"),
     "customer_merged": N_("合并客户档案"),
     "customer_anonymized": N_("删除个人信息"),
+    "compensation_paid": N_("赔付已支付"),
     "attachment_added": N_("添加附件"),
     "survey_sent": N_("发送满意度评价"),
     "survey_answered": N_("满意度评价"),
@@ -168,6 +169,15 @@ def _with(sentence: str, extra: object) -> str:
     return (
         _("%(sentence)s：%(extra)s") % {"sentence": sentence, "extra": extra} if extra else sentence
     )
+
+
+def _compensation_paid(d: dict[str, Any], ctx: Context) -> str:
+    from kesu.compensation.ledger import words
+
+    return _("赔付已支付：%(payout)s（支付凭证 %(reference)s）") % {
+        "payout": words(d["method"], d["amount"]),
+        "reference": d["reference"],
+    }
 
 
 def _customer_merged(d: dict[str, Any], ctx: Context) -> str:
@@ -363,6 +373,7 @@ def _compensation_decided(d: dict[str, Any], ctx: Context) -> str:
 
 
 _RENDERERS: dict[str, Callable[[dict[str, Any], Context], str]] = {
+    "compensation_paid": _compensation_paid,
     "created": _created,
     "repeat_detected": _repeat,
     "assigned": _assigned,

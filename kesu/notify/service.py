@@ -56,6 +56,8 @@ class Notice:
     urgent: bool = False
     quiet_calendar: BusinessCalendar | None = None
     endpoints: bool = True  # also post to the matching group robots and webhooks
+    # Machine-readable facts for the endpoints (the webhook body's ``data``, beside "complaint").
+    payload: dict[str, Any] = field(default_factory=dict)
 
 
 def endpoints(session: Session) -> tuple[EndpointSpec, ...]:
@@ -137,7 +139,10 @@ def notify(session: Session, clock: Clock, notice: Notice, users: Iterable[User]
     context = (
         texts.complaint_context(complaint, public_url.base_url(session, settings), notice.extra)
         if complaint is not None
-        else {loc: dict(notice.extra) for loc in texts.LOCALES}
+        else {
+            loc: {k: v.get(loc, "") if isinstance(v, dict) else v for k, v in notice.extra.items()}
+            for loc in texts.LOCALES
+        }
     )
     key = notice.key or f"{notice.event}:{secrets.token_hex(8)}"
     when = available_at(notice, now)
@@ -147,6 +152,8 @@ def notify(session: Session, clock: Clock, notice: Notice, users: Iterable[User]
     made = len(rows.notifications) + len(rows.outbox)
     wanted = channels_of(session, people) if people else {}
     gateway = next((e for e in endpoints(session) if e.kind == "sms"), None)
+
+    number = complaint.number if complaint is not None else None
 
     def push(dedup: str, channel: str, title: str, body: str, **where: Any) -> None:
         rows.outbox.append(
@@ -160,7 +167,7 @@ def notify(session: Session, clock: Clock, notice: Notice, users: Iterable[User]
                 "event": notice.event,
                 "title": title,
                 "body": body,
-                "data": {"complaint": complaint.number if complaint is not None else None},
+                "data": {"complaint": number, **where.get("data", {})},
                 "status": "pending",
                 "attempts": 0,
                 "available_at": when,
@@ -205,7 +212,14 @@ def notify(session: Session, clock: Clock, notice: Notice, users: Iterable[User]
         for spec in endpoints(session):
             if spec.kind != "sms" and _wants(spec, notice.event, team):
                 title, body = texts.render(notice.event, spec.locale, context)
-                push(f"{key}:ep{spec.id}", spec.kind, title, body, endpoint_id=spec.id)
+                push(
+                    f"{key}:ep{spec.id}",
+                    spec.kind,
+                    title,
+                    body,
+                    endpoint_id=spec.id,
+                    data=notice.payload,
+                )
     made = len(rows.notifications) + len(rows.outbox) - made
     if rows is not batch:
         rows.write(session)

@@ -46,8 +46,9 @@ CATEGORY_INDEX = "ix_similar_terms_category_id_term"  # (category_id, term, comp
 class SimilarCase:
     """A resolved complaint like the one asked about, with what solved it.
 
-    ``compensation`` is ``outputs["compensation"]`` when a stage recorded one; there is no
-    compensation module yet, so it is ``None`` for every complaint today.
+    ``compensation`` is what the ledger paid or approved for it, in words ("退款 199.00 元
+    （已支付）", kesu.compensation.ledger.paid_words), else ``outputs["compensation"]`` (the
+    summary the approval wrote), else ``None``.
     """
 
     id: int
@@ -319,6 +320,9 @@ def _load(
         query = query.where(scope_filter(user))
     found = {row.id: row for row in session.execute(query).all()}
     stages = stage_names(session)
+    from kesu.compensation.ledger import paid_words
+
+    paid = paid_words(session, list(found))
     cases = []
     for complaint_id in ranked:
         row = found.get(complaint_id)
@@ -340,7 +344,7 @@ def _load(
                 and row.category_id == complaint.category_id,
                 solution=outputs.get("solution"),
                 result=outputs.get("result"),
-                compensation=outputs.get("compensation") or None,
+                compensation=paid.get(row.id) or outputs.get("compensation") or None,
             )
         )
         if len(cases) == k:

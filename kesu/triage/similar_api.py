@@ -31,7 +31,7 @@ class SimilarCaseOut(BaseModel):
     same_category: bool
     solution: str | None
     result: str | None
-    # Not recorded yet: there is no compensation module; null until there is one.
+    # The payouts of the ledger in words ("退款 199.00 元（已支付）"), else the approval's summary.
     compensation: str | None
 
 

@@ -210,6 +210,7 @@ def test_two_admins_publishing_at_once_make_one_version(db: Any, clock: Any, bac
     """PostgreSQL: both read version 1 as current; the second insert of number 2 waits for the
     first transaction and fails on the unique number: a 409, never two versions 2."""
     import threading
+    import time
 
     from kesu.accounts.service import SYSTEM
     from kesu.compensation import standards
@@ -229,6 +230,8 @@ def test_two_admins_publishing_at_once_make_one_version(db: Any, clock: Any, bac
             outcome["second"] = "published"
         except StaleVersion:
             outcome["second"] = "stale"
+        except Exception as exc:  # reported by the assertion below
+            outcome["second"] = repr(exc)
 
     thread = threading.Thread(target=second)
     thread.start()
@@ -236,14 +239,16 @@ def test_two_admins_publishing_at_once_make_one_version(db: Any, clock: Any, bac
         standards.publish(session, clock, SYSTEM, rows, base_version=number)
         flushed.set()
         waiting = 0
-        with db.engine.connect() as watch:  # until the second waits on the uncommitted number
-            for _ in range(5000):
+        # until the second waits on the uncommitted number (autocommit: a fresh view each time)
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as watch:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
                 waiting = watch.exec_driver_sql(
                     "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
                 ).scalar_one()
                 if waiting or not thread.is_alive():
                     break
-        assert waiting == 1, "the second publication never waited on the first"
+        assert waiting == 1, f"the second publication never waited on the first: {outcome}"
     thread.join(10)
     assert outcome == {"second": "stale"}
     assert version_count(db) == 2

@@ -25,6 +25,9 @@ def upgrade() -> None:
         sa.Column("period", sa.String(length=7), nullable=False),
         sa.Column("team_id", sa.Integer(), nullable=True),
         sa.Column("amount", sa.Numeric(precision=14, scale=2), nullable=False),
+        sa.Column("warned_percent", sa.Integer(), nullable=False),
+        sa.Column("updated_at", kesu.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("updated_by", sa.String(length=128), nullable=False),
         sa.ForeignKeyConstraint(
             ["team_id"], ["teams.id"], name=op.f("fk_compensation_budgets_team_id_teams")
         ),
@@ -46,6 +49,9 @@ def upgrade() -> None:
         sa.Column("standard_version", sa.Integer(), nullable=True),
         sa.Column("approved_at", kesu.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("paid_at", kesu.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("period", sa.String(length=7), nullable=False),
+        sa.Column("approvers", sa.JSON(), nullable=False),
+        sa.Column("paid_reference", sa.String(length=128), nullable=True),
         sa.ForeignKeyConstraint(
             ["complaint_id"],
             ["complaints.id"],
@@ -69,6 +75,9 @@ def upgrade() -> None:
         )
         batch_op.create_index(
             batch_op.f("ix_compensation_payouts_complaint_id"), ["complaint_id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_compensation_payouts_period_team_id", ["period", "team_id"], unique=False
         )
 
 
