@@ -7,7 +7,7 @@ DEMO_COMPLAINTS ?= 2000
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format bench install install-test system-deps i18n clean
+.PHONY: run test lint format bench install install-test system-deps i18n echarts clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,10 @@ bench: install-test
 
 i18n: install-test
 	$(BIN)/python scripts/i18n.py sync
+
+## Refresh the vendored Apache ECharts from the npm registry (ECHARTS_VERSION=x.y.z to pin).
+echarts:
+	bash scripts/vendor-echarts.sh
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache

@@ -14,13 +14,14 @@ from sqlalchemy.orm import Session
 
 from kesu.accounts.models import Team, User
 from kesu.complaints.access import scope_branches, scope_filter
-from kesu.complaints.models import Complaint, ComplaintEvent, Stage
+from kesu.complaints.models import Complaint, ComplaintEvent, Customer, Stage
 from kesu.errors import InvalidInput
 from kesu.privacy.masking import mask_json
 from kesu.privacy.masking import mask_phone as mask_phone  # the workbench masks with it
 from kesu.privacy.service import contact_out, shown_text
 from kesu.search.query import is_contact_search, search_condition
 from kesu.taxonomy import cache as config_cache
+from kesu.taxonomy.models import Category
 from kesu.web.i18n import gettext as _
 
 CURSOR_ID_MAX = 2**63 - 1  # complaint ids are 64-bit; the same bound for team and user ids
@@ -41,6 +42,13 @@ class ComplaintFilters:
     team_queue: bool = False
     # Escalated: an alert of level 1 or more (a breach, level 2 or 3, or a risk escalation).
     escalated: bool = False
+    # The dashboard's drill-down (kesu.analytics): a category with its descendants, the
+    # received time in [received_from, received_to), the product line, the customer's region.
+    category_id: int | None = None
+    received_from: datetime | None = None
+    received_to: datetime | None = None
+    product: str | None = None
+    region: str | None = None
 
 
 def _encode_cursor(values: list[Any]) -> str:
@@ -208,6 +216,20 @@ def _apply_filters(
         stmt = stmt.where(Complaint.channel == f.channel)
     if f.customer_id:
         stmt = stmt.where(Complaint.customer_id == f.customer_id)
+    if f.category_id is not None:
+        stmt = stmt.where(
+            Complaint.category_id.in_(category_and_descendants(session, f.category_id))
+        )
+    if f.received_from is not None:
+        stmt = stmt.where(Complaint.received_at >= f.received_from)
+    if f.received_to is not None:
+        stmt = stmt.where(Complaint.received_at < f.received_to)
+    if f.product:
+        stmt = stmt.where(Complaint.product == f.product)
+    if f.region:
+        stmt = stmt.where(
+            exists().where(Customer.id == Complaint.customer_id, Customer.region == f.region)
+        )
     if f.open is not None:
         stmt = stmt.where(Complaint.is_open == (true() if f.open else false()))
     if f.overdue:
@@ -225,6 +247,20 @@ def _apply_filters(
     if f.q:
         stmt = stmt.where(search_condition(session, f.q, scope_filter(user)))
     return stmt
+
+
+def category_and_descendants(session: Session, category_id: int) -> list[int]:
+    """The category and every category below it (the taxonomy has 3 levels: a few hundred
+    rows at most, read by the index on parent_id)."""
+    found, frontier = [category_id], [category_id]
+    for _level in range(3):
+        frontier = list(
+            session.scalars(select(Category.id).where(Category.parent_id.in_(frontier)))
+        )
+        if not frontier:
+            break
+        found.extend(frontier)
+    return found
 
 
 def timeline_of(

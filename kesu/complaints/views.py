@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -31,6 +32,7 @@ from kesu.complaints import lifecycle, service
 from kesu.complaints.access import get_complaint_for_user
 from kesu.complaints.enums import Channel, StageCategory
 from kesu.complaints.models import Complaint
+from kesu.complaints.numbering import LOCAL_TZ
 from kesu.complaints.queries import ComplaintFilters, list_complaints, mask_phone, timeline_of
 from kesu.complaints.schemas import ComplaintUpdate
 from kesu.complaints.sorting import Sort, list_sorted
@@ -49,6 +51,7 @@ from kesu.privacy.service import (
 from kesu.sla.api import sla_view
 from kesu.surveys import views as survey_pages
 from kesu.taxonomy.enums import Severity
+from kesu.taxonomy.models import Category
 from kesu.taxonomy.service import active_form_fields, active_stages, category_tree
 from kesu.triage.similar import find_similar
 from kesu.triage.views import panel as triage_panel
@@ -84,8 +87,16 @@ class Queue(BaseModel):
     sort: str = ""
     view: str = ""
     cursor: str = ""
+    # From the dashboard's drill-down (kesu.analytics.dashboard.workbench_url).
+    category: str = ""
+    team: str = ""
+    product: str = ""
+    region: str = ""
+    received_from: str = ""  # local dates, both included
+    received_to: str = ""
 
     def filters(self) -> ComplaintFilters:
+        start, end = local_day(self.received_from), local_day(self.received_to)
         return ComplaintFilters(
             stage=self.stage or None,
             severity=self.severity if self.severity in Severity.__members__ else None,
@@ -96,7 +107,22 @@ class Queue(BaseModel):
             open={"open": True, "closed": False}.get(self.status) if self.tab == "all" else True,
             team_queue=self.tab == "team",
             escalated=bool(self.escalated),
+            category_id=int(self.category) if is_plain_int(self.category, 9) else None,
+            team=self.team[:64] or None,
+            product=self.product[:128] or None,
+            region=self.region[:64] or None,
+            received_from=start,
+            received_to=end + timedelta(days=1) if end else None,
         )
+
+
+def local_day(value: str) -> datetime | None:
+    """A ``YYYY-MM-DD`` local (Asia/Shanghai) date as the aware moment it begins; else None."""
+    try:
+        day = date.fromisoformat(value) if len(value) == 10 else None
+    except ValueError:
+        return None
+    return datetime.combine(day, time(), LOCAL_TZ) if day else None
 
 
 @router.get("/", dependencies=[PageNeeds(Permission.complaint_read)])
@@ -144,6 +170,9 @@ def workbench(
         "mask_phone": mask_phone,
         "channels": list(Channel),
         "export_links": export_links(user, query.filters()),  # kesu.exports
+        "drill_category": (
+            session.get(Category, int(query.category)) if is_plain_int(query.category, 9) else None
+        ),
     }
     return render(request, "complaints/workbench.html", context)
 
