@@ -8,7 +8,7 @@ the workbench's ``escalated`` and ``queue=team``), turned into the list's ``Comp
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, status
@@ -24,8 +24,10 @@ from kesu.exports import service
 from kesu.taxonomy.enums import Severity
 from kesu.web.deps import ClockDep, DatabaseDep, ReadSession, SettingsDep
 from kesu.web.i18n import gettext as _
-from kesu.web.params import Id, QueryRef
+from kesu.web.params import Id, QueryId, QueryRef
 
+# Received dates a drill-down may ask for (bounded: the fuzzer's year 1 or 9999 names nothing).
+EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
 router = APIRouter(tags=["exports"])
 
 
@@ -86,6 +88,11 @@ def export_complaints(
     channel: QueryRef = None,
     escalated: bool = False,
     queue: Literal["team"] | None = None,
+    category: QueryId = None,
+    product: Annotated[str | None, Query(max_length=128)] = None,
+    region: Annotated[str | None, Query(max_length=64)] = None,
+    received_from: Annotated[date | None, Query(ge=EARLIEST, le=LATEST)] = None,
+    received_to: Annotated[date | None, Query(ge=EARLIEST, le=LATEST)] = None,
 ) -> Response:
     """The workbench list with these filters as Excel or CSV (contacts masked for roles
     without ``contact.view``; every export audited). Larger than the threshold: 202 with a
@@ -101,6 +108,11 @@ def export_complaints(
         channel=channel,
         escalated=escalated,
         queue=queue,
+        category=category,
+        product=(product.strip() or None) if product else None,
+        region=(region.strip() or None) if region else None,
+        received_from=received_from.isoformat() if received_from else None,
+        received_to=received_to.isoformat() if received_to else None,
     )
     outcome = service.start(db, clock, settings, user, query, format)
     if isinstance(outcome, service.Immediate):

@@ -22,7 +22,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -86,8 +86,16 @@ class ExportQuery:
     channel: str | None = None
     escalated: bool = False
     queue: str | None = None  # "team": the team queue (team, pool and own) whatever the role
+    # The dashboard's drill-down (kesu.analytics): a category with its descendants, the product
+    # line, the customer's region, local received dates (YYYY-MM-DD, both included).
+    category: int | None = None
+    product: str | None = None
+    region: str | None = None
+    received_from: str | None = None
+    received_to: str | None = None
 
     def filters(self) -> ComplaintFilters:
+        start, end = _local_day(self.received_from), _local_day(self.received_to)
         return ComplaintFilters(
             stage=self.stage,
             team=self.team,
@@ -99,6 +107,11 @@ class ExportQuery:
             channel=self.channel,
             team_queue=self.queue == "team",
             escalated=self.escalated,
+            category_id=self.category,
+            product=self.product,
+            region=self.region,
+            received_from=start,
+            received_to=end + timedelta(days=1) if end else None,
         )
 
     def params(self) -> dict[str, Any]:
@@ -124,7 +137,23 @@ class ExportQuery:
             channel=f.channel,
             escalated=f.escalated,
             queue="team" if f.team_queue else None,
+            category=f.category_id,
+            product=f.product,
+            region=f.region,
+            received_from=_day_text(f.received_from),
+            received_to=_day_text(f.received_to - timedelta(days=1) if f.received_to else None),
         )
+
+
+def _local_day(value: str | None) -> datetime | None:
+    """``YYYY-MM-DD`` (validated by the API) as the local moment it begins."""
+    if not value:
+        return None
+    return datetime.combine(date.fromisoformat(value), time(), LOCAL_TZ)
+
+
+def _day_text(moment: datetime | None) -> str | None:
+    return moment.astimezone(LOCAL_TZ).date().isoformat() if moment else None
 
 
 def query_string(query: ExportQuery, fmt: Format) -> str:

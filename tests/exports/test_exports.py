@@ -245,3 +245,24 @@ def test_neutralise(text):
     assert service.neutralise(text) == "'" + text
     assert service.cell_text("a\x01b") == "ab"
     assert service.neutralise("正常") == "正常"
+
+
+def test_the_dashboards_drill_down_filters_are_exported_too(client, signed_in, data):
+    """A workbench reached from the dashboard (product, region, received dates) exports the
+    rows it lists, and its buttons carry those filters."""
+    headers = data["headers"]["manager"]
+    params = {"format": "csv", "product": "降噪耳机 X1"}
+    assert len(read_csv(client.get(URL, params=params, headers=headers).content)) == 1 + 2
+    nowhere = {**params, "region": "拉萨"}
+    assert len(read_csv(client.get(URL, params=nowhere, headers=headers).content)) == 1
+    today = "2026-11-23"  # the frozen clock's local day
+    window = {"format": "csv", "received_from": today, "received_to": today}
+    assert len(read_csv(client.get(URL, params=window, headers=headers).content)) == 1 + 3
+    later = {"format": "csv", "received_from": "2026-11-24"}
+    assert len(read_csv(client.get(URL, params=later, headers=headers).content)) == 1
+    bad = client.get(URL, params={"received_from": "1-2-3"}, headers=headers)
+    assert bad.status_code == 422 and "received_from" in bad.text
+    browser = signed_in("boss2", role="manager", team=None)
+    page = browser.get("/", params={"tab": "all", "product": "降噪耳机 X1", "received_from": today})
+    assert "product=%E9%99%8D%E5%99%AA%E8%80%B3%E6%9C%BA+X1" in page.text
+    assert f"received_from={today}" in page.text
