@@ -43,9 +43,12 @@ format: install-test
 	$(BIN)/ruff format kesu tests benchmarks
 	$(BIN)/ruff check --fix kesu tests benchmarks
 
-## The whole suite, on SQLite and on a throw-away PostgreSQL, plus the browser test.
+## The whole suite, on SQLite and on a throw-away PostgreSQL, plus the browser test, in
+## TEST_WORKERS parallel processes (pytest-xdist; each worker has its own PostgreSQL server,
+## SQLite template and dovecot; `make test TEST_WORKERS=0` runs in one process).
+TEST_WORKERS ?= 3
 test: install-test system-deps lint
-	KESU_TEST_REQUIRE_PG=1 $(BIN)/pytest -q
+	KESU_TEST_REQUIRE_PG=1 $(BIN)/pytest -q -n $(TEST_WORKERS) --dist worksteal --durations=30
 
 bench: install-test
 	bash scripts/install-system-deps.sh --bench

@@ -1,10 +1,13 @@
 """Starts a throw-away PostgreSQL server for the test run (initdb + pg_ctl in a temp dir).
 
 PostgreSQL refuses to run as root, so as root the server runs as the ``postgres`` user.
+Under pytest-xdist each worker starts its own (the ``postgres`` fixture is per session, and a
+worker is a session): its own temp dir (named after the worker) and port.
 """
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -85,13 +88,29 @@ class PostgresServer:
             shutil.rmtree(self.root, ignore_errors=True)
 
 
-def start_postgres() -> PostgresServer | None:
-    """A running server, or None when PostgreSQL is not installed."""
+def start_postgres(attempts: int = 3) -> PostgresServer | None:
+    """A running server, or None when PostgreSQL is not installed.
+
+    The port is free when picked, but another process (a second xdist worker starting its
+    own server at the same moment) may take it before the server binds: then start again
+    on another port."""
     bindir = _bindir()
     if bindir is None:
         return None
-    root = Path(tempfile.mkdtemp(prefix="kesu-pg-"))
-    os.chmod(root, 0o755)
-    server = PostgresServer(bindir, root, _free_port())
-    server.start()
-    return server
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    for attempt in range(1, attempts + 1):
+        root = Path(tempfile.mkdtemp(prefix=f"kesu-pg-{worker}-"))
+        os.chmod(root, 0o755)
+        server = PostgresServer(bindir, root, _free_port())
+        try:
+            server.start()
+        except subprocess.CalledProcessError as exc:
+            log = (root / "log").read_text(errors="replace") if (root / "log").exists() else ""
+            with contextlib.suppress(subprocess.CalledProcessError):
+                server.stop()
+            if attempt == attempts or "could not bind" not in log + str(exc.stderr):
+                message = f"PostgreSQL did not start: {exc.stderr!r} {log[-2000:]}"
+                raise RuntimeError(message) from exc
+            continue
+        return server
+    return None

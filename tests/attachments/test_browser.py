@@ -24,6 +24,11 @@ pytestmark = pytest.mark.e2e
 __all__ = ["server"]
 
 
+def fetch(url: str) -> httpx.Response:
+    """A GET bounded for a hung server only (a loaded CI machine answers slowly)."""
+    return httpx.get(url, timeout=60, trust_env=False)
+
+
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not at /usr/bin/chromium")
 def test_phone_uploads_a_photo_and_sees_it_on_the_tracking_page(
     server: Server, tmp_path: Path
@@ -70,7 +75,7 @@ def test_phone_uploads_a_photo_and_sees_it_on_the_tracking_page(
         assert row.content_type == "image/png" and row.thumbnail_sha256
         complaint = session.get(Complaint, row.complaint_id)
         assert complaint is not None and complaint.tracking_token == token
-    mine = httpx.get(f"{server.url}/t/{token}/files/{row.id}")
+    mine = fetch(f"{server.url}/t/{token}/files/{row.id}")
     assert mine.status_code == 200 and mine.content == photo.read_bytes()
     assert mine.headers["content-disposition"].startswith("attachment;")
     # another complaint's token: 404 for this file
@@ -88,5 +93,5 @@ def test_phone_uploads_a_photo_and_sees_it_on_the_tracking_page(
             ),
         )
         other_token = other.tracking_token
-    assert httpx.get(f"{server.url}/t/{other_token}/files/{row.id}").status_code == 404
-    assert httpx.get(f"{server.url}/t/{other_token}/files/{row.id}/thumbnail").status_code == 404
+    assert fetch(f"{server.url}/t/{other_token}/files/{row.id}").status_code == 404
+    assert fetch(f"{server.url}/t/{other_token}/files/{row.id}/thumbnail").status_code == 404

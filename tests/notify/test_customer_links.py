@@ -45,7 +45,7 @@ def live(db: Database, clock: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + 60  # start-up only: returns as soon as it is up
     while not server.started:  # start-up only; the tests themselves never wait
         if time.monotonic() > deadline or not thread.is_alive():
             pytest.fail("uvicorn did not start")
@@ -63,7 +63,7 @@ def stored(db: Database) -> str | None:
 
 
 def test_a_link_made_by_a_server_on_port_p_points_at_port_p(live: Live, db, agent):
-    with httpx.Client(base_url=live.url, trust_env=False, timeout=10) as http:
+    with httpx.Client(base_url=live.url, trust_env=False, timeout=60) as http:
         made = http.post(
             "/api/v1/complaints",
             headers=agent,
@@ -104,7 +104,7 @@ def test_a_link_made_by_a_server_on_port_p_points_at_port_p(live: Live, db, agen
 
 
 def test_the_worker_uses_the_last_public_url(live: Live, db, clock, agent):
-    with httpx.Client(base_url=live.url, trust_env=False, timeout=10) as http:
+    with httpx.Client(base_url=live.url, trust_env=False, timeout=60) as http:
         made = http.post(
             "/api/v1/complaints",
             headers=agent,

@@ -21,6 +21,11 @@ from kesu.intake.social.service import sign
 from kesu.web.app import create_app
 from tests.intake.social.conftest import CHATTER, COMPLAINT, WEIBO_MAPPING, weibo_post
 
+# httpx's default 5 s read timeout is shorter than a loaded CI machine may take to answer the
+# first complaint of a process (imports, the segmenter's dictionary): the test then failed
+# with ReadTimeout in a parallel run and passed alone. The bound is for a hung server only.
+HTTP = {"timeout": 60.0, "trust_env": False}
+
 
 @pytest.fixture
 def live(db: Any, clock: Any) -> Iterator[str]:
@@ -46,7 +51,7 @@ def _send(url: str, code: str, secret: str, payload: Any, now: int) -> httpx.Res
         "X-Kesu-Timestamp": str(now),
         "X-Kesu-Signature": sign(secret, str(now), body),
     }
-    return httpx.post(f"{url}/api/v1/intake/social/{code}", content=body, headers=headers)
+    return httpx.post(f"{url}/api/v1/intake/social/{code}", content=body, headers=headers, **HTTP)
 
 
 def test_signed_posts_over_loopback(live, db, clock, admin):
@@ -54,6 +59,7 @@ def test_signed_posts_over_loopback(live, db, clock, admin):
         f"{live}/api/v1/intake/social/sources",
         json={"code": "weibo", "name": "微博", "platform": "weibo", "mapping": WEIBO_MAPPING},
         headers=admin,
+        **HTTP,
     )
     assert source.status_code == 201, source.text
     secret = source.json()["secret"]
