@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -488,7 +488,18 @@ def of_complaint(session: Session, complaint: Complaint) -> list[CompensationReq
     )
 
 
-def queue(session: Session, user: User, limit: int = 200) -> list[CompensationRequest]:
+def awaits(session: Session, user: User, complaint_id: int) -> bool:
+    """Whether a pending request of the complaint waits for ``user``'s decision now: such an
+    approver (a department lead of a joint review, a manager) may read the complaint even
+    outside their team's scope, to decide with the facts in front of them."""
+    return any(
+        r.complaint_id == complaint_id for r in queue(session, user, complaint_id=complaint_id)
+    )
+
+
+def queue(
+    session: Session, user: User, limit: int = 200, *, complaint_id: int | None = None
+) -> list[CompensationRequest]:
     """The pending requests whose current step ``user`` may decide (never their own)."""
     A = CompensationApproval
     R = CompensationRequest
@@ -508,6 +519,7 @@ def queue(session: Session, user: User, limit: int = 200) -> list[CompensationRe
             A.role == user.role,
             or_(A.team_id.is_(None), A.team_id == user.team_id),
             or_(R.requested_by.is_(None), R.requested_by != user.id),
+            R.complaint_id == complaint_id if complaint_id is not None else true(),
         )
         .order_by(R.id)
         .limit(limit)

@@ -50,7 +50,9 @@ def get_complaint_for_user(
 ) -> Complaint:
     """The complaint ``ref`` (id or number) if ``user`` may see it; 404 otherwise (no leaks)."""
     complaint = lookup(session, ref)
-    if complaint is None or not _in_scope(user, complaint):
+    if complaint is None or not (
+        _in_scope(user, complaint) or _approver_reads(session, user, complaint, permission)
+    ):
         raise NotFound(_("没有这个投诉：%(ref)s") % {"ref": ref}, field="id")
     require(user, permission)
     return complaint
@@ -63,6 +65,15 @@ def require(user: User, permission: Permission) -> None:
             % {"permission": permission.value},
             code="forbidden",
         )
+
+
+def _approver_reads(
+    session: Session, user: User, complaint: Complaint, permission: Permission
+) -> bool:
+    """Reading only: a compensation request of the complaint waits for this user's decision."""
+    from kesu.compensation.service import awaits  # compensation builds on complaints
+
+    return permission == Permission.complaint_read and awaits(session, user, complaint.id)
 
 
 def _in_scope(user: User, complaint: Complaint) -> bool:

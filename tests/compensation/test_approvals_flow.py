@@ -160,3 +160,21 @@ def test_the_requester_withdraws_a_pending_request(client: Any, db: Any, clock: 
     assert decide(client, people["lead_a"], rid).status_code == 409
     assert payouts(db, rid) == []
     assert ask(client, people["agent_a"], cid, "200.00").status_code == 201
+
+
+def test_a_department_lead_reads_the_complaint_while_it_waits_for_them(
+    client: Any, db: Any, clock: Any
+) -> None:
+    """A joint review's department lead, outside the complaint's team, may read it (not
+    handle it) while their decision is pending, and no longer once they have decided."""
+    people = staff(db, clock, "agent_a", "lead_q", "lead_l", "lead_f")
+    cid = complaint(db, clock)
+    url = f"/api/v1/complaints/{cid}"
+    assert client.get(url, headers=people["lead_l"]).status_code == 404
+    rid = ask(client, people["agent_a"], cid, "20000.00").json()["id"]
+    assert client.get(url, headers=people["lead_l"]).status_code == 200
+    note = {"body": "我来处理"}
+    assert client.post(f"{url}/notes", json=note, headers=people["lead_l"]).status_code == 404
+    assert decide(client, people["lead_l"], rid).json()["status"] == "pending"
+    assert client.get(url, headers=people["lead_l"]).status_code == 404
+    assert client.get(url, headers=people["lead_q"]).status_code == 200
