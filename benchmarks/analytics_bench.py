@@ -111,6 +111,9 @@ def main() -> None:
         copy = path.with_name(f"{path.stem}-synthetic-{args.synthetic}.db")
         if not copy.exists():
             shutil.copy(path, copy)
+            with Database(f"sqlite:///{copy}").session() as session:  # the real cubes out
+                session.execute(delete(Rollup))
+                session.commit()
         synthetic(Database(f"sqlite:///{copy}"), args.synthetic)  # the cubes not there yet
         path = copy
     url = f"sqlite:///{path}"
