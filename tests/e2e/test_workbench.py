@@ -104,6 +104,7 @@ def test_bulk_tag_with_checkboxes_and_keyboard_claim(server: Server) -> None:
             second = rows.nth(1).get_attribute("data-href") or ""
             page.keyboard.press("Enter")
             expect(page).to_have_url(f"{server.url}{second}")
+            page.wait_for_load_state()  # the shortcuts are bound once the page's script ran
             page.keyboard.press("c")
             expect(page.locator(".flash")).to_contain_text("已领取")
             page.keyboard.press("n")
