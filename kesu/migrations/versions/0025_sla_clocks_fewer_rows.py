@@ -1,14 +1,14 @@
-"""sla clocks
+"""sla clocks, fewer rows and indexes
 
 Revision ID: 0025
-Revises:  fewer rows and indexes:0024
+Revises: 0024
 Create Date: 2026-12-02 07:00:00
 """
 
 from __future__ import annotations
 
 revision = "0025"
-down_revision = " fewer rows and indexes:0024"
+down_revision = "0024"
 branch_labels = None
 depends_on = None
 
