@@ -1,11 +1,16 @@
 """`make bench`: HTTP benchmarks of kesu against real `kesu serve` processes, driven by wrk.
 
+0. Side by side (`--only compare`): kesu and django-helpdesk (from PyPI, in a venv of its own
+   under bench-results/) registering the same complaints/tickets under the same wrk script,
+   concurrency, warm-up and duration, in one run: SQLite with two server processes each, then
+   PostgreSQL (a cluster the bench starts) with kesu at `--workers 2` and 4 beside the peer's 2.
 1. Complaint creation: POST /api/v1/complaints at concurrency 16 on SQLite, `--workers 2`.
 2. List latency: the list endpoint (several filters) and the workbench page with 10,000 and
    then 1,000,000 complaints in the database.
 
 Results are printed as a table and written to bench-results/results.json.
-Usage: python benchmarks/run.py [--large 1000000] [--small 10000] [--seconds 20] [--only create]
+Usage: python benchmarks/run.py [--large 1000000] [--small 10000] [--seconds 20]
+       [--only compare|create|scale] [--warmup 5] [--rounds 1] [--backends sqlite,postgresql]
 """
 
 from __future__ import annotations
@@ -20,11 +25,15 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import pgcluster
+from peer import harness
 
 ROOT = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
@@ -112,11 +121,8 @@ def environment(workdir: Path) -> dict[str, str]:
     return env
 
 
-def bench_create(seconds: int) -> dict:
-    workdir = OUT / "create"
-    shutil.rmtree(workdir, ignore_errors=True)
-    workdir.mkdir(parents=True)
-    env = environment(workdir)
+def prepare_kesu(env: dict[str, str]) -> str:
+    """Migrates the database, adds the agent `bench` (team service) and returns its API token."""
     kesu(env, "db", "upgrade")
     kesu(
         env,
@@ -131,7 +137,15 @@ def bench_create(seconds: int) -> dict:
         "--team",
         "service",
     )
-    env["KESU_BENCH_TOKEN"] = kesu(env, "token", "create", "--user", "bench").splitlines()[-1]
+    return kesu(env, "token", "create", "--user", "bench").splitlines()[-1]
+
+
+def bench_create(seconds: int) -> dict:
+    workdir = OUT / "create"
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    env = environment(workdir)
+    env["KESU_BENCH_TOKEN"] = prepare_kesu(env)
     with server(env, workers=2) as base:
         wrk("create.lua", base, 16, 3, env)  # warm-up
         result = wrk("create.lua", base, 16, seconds, env)
@@ -208,6 +222,249 @@ def bench_scale(small: int, large: int, seconds: int) -> list[dict]:
     return runs
 
 
+# ---- 0. Side by side with django-helpdesk (--only compare) ----------------------------------
+
+
+@dataclass
+class Side:
+    """One server under test: how to start it, what the wrk script needs, how to count rows."""
+
+    name: str
+    database: str
+    workers: int
+    serve: Callable[[], AbstractContextManager[str]]
+    wrk_env: dict[str, str]
+    stored: Callable[[], int]
+
+
+def sqlite_count(path: Path, table: str) -> int:
+    with sqlite3.connect(path) as db:
+        return int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+
+def kesu_side(workdir: Path, workers: int, cluster: pgcluster.Cluster | None) -> Side:
+    """A fresh kesu database (SQLite in workdir, or a new database in the cluster)."""
+    env = environment(workdir)
+    env["KESU_DATA_DIR"] = str(workdir)
+    if cluster is None:
+        database = "SQLite"
+
+        def stored() -> int:
+            return sqlite_count(workdir / "kesu.db", "complaints")
+    else:
+        database, name = "PostgreSQL", f"kesu_w{workers}"
+        cluster.create_database(name)
+        env["KESU_DATABASE_URL"] = cluster.sqlalchemy_url(name)
+
+        def stored() -> int:
+            return int(cluster.psql("SELECT count(*) FROM complaints", database=name))
+
+    token = prepare_kesu(env)
+    return Side(
+        "kesu",
+        database,
+        workers,
+        lambda: server(env, workers),
+        {"BENCH_TARGET": "kesu", "BENCH_TOKEN": token},
+        stored,
+    )
+
+
+def peer_side(venv: Path, workdir: Path, workers: int, cluster: pgcluster.Cluster | None) -> Side:
+    """A fresh django-helpdesk database (SQLite file or a new database in the cluster)."""
+    if cluster is None:
+        database, path = "SQLite", workdir / "peer.db"
+        settings = {"PEER_DB_ENGINE": "sqlite", "PEER_DB_NAME": str(path)}
+
+        def stored() -> int:
+            return harness.count_sqlite(path)["tickets"]
+    else:
+        database, name = "PostgreSQL", "peer"
+        cluster.create_database(name)
+        settings = {
+            "PEER_DB_ENGINE": "postgresql",
+            "PEER_DB_NAME": name,
+            "PEER_DB_PORT": str(cluster.port),
+            "PEER_DB_USER": cluster.user,
+        }
+
+        def stored() -> int:
+            return int(cluster.psql("SELECT count(*) FROM helpdesk_ticket", database=name))
+
+    peer = harness.prepare(venv, settings)
+    return Side(
+        "django-helpdesk",
+        database,
+        workers,
+        lambda: harness.serve(venv, peer, workers, workdir / "gunicorn.log"),
+        {"BENCH_TARGET": "helpdesk", "BENCH_TOKEN": peer.token, "BENCH_QUEUE": str(peer.queue)},
+        stored,
+    )
+
+
+def drive(side: Side, connections: int, warmup: int, seconds: int) -> dict:
+    """Warm-up, then the measured run, with the same wrk script; then counts what was stored.
+
+    Every 201 must be a stored row. A request wrk had in flight when it stopped may still be
+    stored without being counted, so up to one per connection and run can be extra."""
+    env = {**os.environ, **side.wrk_env}
+    load = os.getloadavg()[0]
+    with side.serve() as url:
+        warm = wrk("compare.lua", url, connections, warmup, {**env, "BENCH_BASE": "0"})
+        result = wrk("compare.lua", url, connections, seconds, {**env, "BENCH_BASE": "100000000"})
+    acknowledged = warm["created"] + result["created"]
+    stored = side.stored()
+    result.update(
+        server=side.name,
+        database=side.database,
+        workers=side.workers,
+        load_average=round(load, 1),
+        per_second=round(result["created"] / (result["duration_us"] / 1e6), 1),
+        acknowledged=acknowledged,
+        stored=stored,
+        stored_ok=acknowledged <= stored <= acknowledged + 2 * connections,
+        warmup_requests=warm["requests"],
+        warmup_non_201=warm["non_201"],
+    )
+    return result
+
+
+def ratio_lines(runs: list[dict]) -> list[dict]:
+    """kesu/peer for each database and round: each kesu run against the peer's run beside it."""
+    lines = []
+    for run in runs:
+        if run["server"] != "kesu":
+            continue
+        peer = next(
+            r
+            for r in runs
+            if r["server"] != "kesu"
+            and r["database"] == run["database"]
+            and r["round"] == run["round"]
+        )
+        lines.append(
+            {
+                "round": run["round"],
+                "database": run["database"],
+                "kesu_workers": run["workers"],
+                "peer_workers": peer["workers"],
+                "kesu_per_second": run["per_second"],
+                "peer_per_second": peer["per_second"],
+                "ratio": round(run["per_second"] / peer["per_second"], 2)
+                if peer["per_second"]
+                else None,
+                "kesu_p95_ms": round(run["p95_us"] / 1000, 1),
+                "peer_p95_ms": round(peer["p95_us"] / 1000, 1),
+            }
+        )
+    return lines
+
+
+def git_revision() -> str:
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(ROOT), *args], capture_output=True, text=True
+        ).stdout.strip()
+
+    revision = git("rev-parse", "--short", "HEAD") or "unknown"
+    return revision + ("-dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
+
+
+def bench_compare(args: argparse.Namespace) -> dict:
+    """Both servers on each database, alternating the order from round to round."""
+    venv = OUT / "peer-venv"
+    freeze = harness.ensure_venv(venv, args.peer_version)
+    workdir = OUT / "compare"
+    shutil.rmtree(workdir, ignore_errors=True)
+    runs: list[dict] = []
+    meta: dict = {
+        "started": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "command": "python benchmarks/run.py --only compare "
+        + " ".join(sys.argv[1:]).replace("--only compare", "").strip(),
+        "kesu": git_revision(),
+        "peer": {
+            k: freeze.get(k)
+            for k in ("django-helpdesk", "Django", "djangorestframework", "gunicorn", "psycopg")
+        },
+        "sqlite": sqlite3.sqlite_version,
+        "cpus": os.cpu_count(),
+        "wrk": f"wrk -t2 -c{args.connections} -d{args.seconds}s --timeout 10s -s compare.lua, "
+        f"after a {args.warmup} s warm-up with the same script",
+    }
+
+    def measure(make: Callable[[Path], Side], slug: str, number: int) -> None:
+        here = workdir / f"r{number}-{slug}"
+        here.mkdir(parents=True)
+        result = drive(make(here), args.connections, args.warmup, args.seconds)
+        result["round"] = number
+        runs.append(result)
+        print(table_row(result), flush=True)
+
+    print(table_head(), flush=True)
+    backends = [b for b in args.backends.split(",") if b]
+    for number in range(1, args.rounds + 1):
+        if "sqlite" in backends:
+            plan = [
+                ("kesu-sqlite-w2", lambda d: kesu_side(d, 2, None)),
+                ("peer-sqlite-w2", lambda d: peer_side(venv, d, 2, None)),
+            ]
+            for slug, make in plan if number % 2 else plan[::-1]:
+                measure(make, slug, number)
+        if "postgresql" in backends:
+            if pgcluster.bindir() is None:
+                print("PostgreSQL is not installed: skipped (install-system-deps.sh --bench)")
+                continue
+            with pgcluster.cluster() as cluster:
+                meta["postgresql"] = cluster.version()
+                plan = [
+                    ("kesu-pg-w2", lambda d: kesu_side(d, 2, cluster)),
+                    ("kesu-pg-w4", lambda d: kesu_side(d, 4, cluster)),
+                    ("peer-pg-w2", lambda d: peer_side(venv, d, 2, cluster)),
+                ]
+                for slug, make in plan if number % 2 else plan[::-1]:
+                    measure(make, slug, number)
+    meta["finished"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return {"meta": meta, "runs": runs, "ratios": ratio_lines(runs)}
+
+
+def table_head() -> str:
+    return (
+        "| round | server | database | workers | created/s | p50 ms | p95 ms | p99 ms | "
+        "non-201 | socket errors | acknowledged | stored | load avg |\n"
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+    )
+
+
+def table_row(run: dict) -> str:
+    check = "" if run["stored_ok"] else " MISMATCH"
+    return (
+        f"| {run['round']} | {run['server']} | {run['database']} | {run['workers']} | "
+        f"{run['per_second']} | {ms(run['p50_us'])} | {ms(run['p95_us'])} | "
+        f"{ms(run['p99_us'])} | {run['non_201']} | {run['socket_errors']} | "
+        f"{run['acknowledged']} | {run['stored']}{check} | {run['load_average']} |"
+    )
+
+
+def print_compare(compare: dict) -> None:
+    meta = compare["meta"]
+    peer = meta["peer"]
+    print(
+        f"\nkesu {meta['kesu']} vs django-helpdesk {peer['django-helpdesk']} (Django "
+        f"{peer['Django']}, DRF {peer['djangorestframework']}, gunicorn {peer['gunicorn']} sync "
+        f"workers), SQLite {meta['sqlite']} WAL"
+        + (f", PostgreSQL {meta['postgresql']}" if "postgresql" in meta else "")
+        + f"; {meta['cpus']} CPUs; {meta['started']} – {meta['finished']}"
+    )
+    print(f"`{meta['command']}`; each run: {meta['wrk']}")
+    for line in compare["ratios"]:
+        print(
+            f"round {line['round']}, {line['database']}: kesu --workers {line['kesu_workers']} "
+            f"{line['kesu_per_second']}/s (p95 {line['kesu_p95_ms']} ms) / django-helpdesk "
+            f"{line['peer_workers']} workers {line['peer_per_second']}/s (p95 "
+            f"{line['peer_p95_ms']} ms) = {line['ratio']}×"
+        )
+
+
 def ms(us: int) -> str:
     return f"{us / 1000:.1f}"
 
@@ -217,10 +474,20 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--small", type=int, default=10_000)
     parser.add_argument("--large", type=int, default=1_000_000)
-    parser.add_argument("--only", choices=["create", "scale"])
+    parser.add_argument("--only", choices=["compare", "create", "scale"])
+    parser.add_argument("--warmup", type=int, default=5, help="compare: warm-up seconds")
+    parser.add_argument("--rounds", type=int, default=1, help="compare: rounds, order alternating")
+    parser.add_argument("--connections", type=int, default=16, help="compare: wrk -c")
+    parser.add_argument(
+        "--backends", default="sqlite,postgresql", help="compare: sqlite, postgresql or both"
+    )
+    parser.add_argument("--peer-version", default=harness.HELPDESK_VERSION)
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
     report: dict = {"cpus": os.cpu_count()}
+    if args.only in (None, "compare"):
+        report["compare"] = compare = bench_compare(args)
+        print_compare(compare)
     if args.only in (None, "create"):
         report["create"] = create = bench_create(args.seconds)
         print(
