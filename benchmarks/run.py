@@ -25,6 +25,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
 OUT = ROOT / "bench-results"
 KESU = str(Path(sys.executable).parent / "kesu")
+START_TIMEOUT = 120.0  # seconds for a server to answer; a loaded machine needs far more than 20
 
 
 def free_port() -> int:
@@ -73,15 +75,16 @@ def server(env: dict[str, str], workers: int) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(200):
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
             try:
                 if httpx.get(base + "/healthz", timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("kesu serve did not start")
             time.sleep(0.1)
-        else:
-            raise RuntimeError("kesu serve did not start")
         time.sleep(0.5)
         yield base
     finally:
@@ -234,12 +237,16 @@ class Side:
     workers: int
     serve: Callable[[], AbstractContextManager[str]]
     wrk_env: dict[str, str]
-    stored: Callable[[], int]
+    titles: Callable[[], list[str]]  # the titles of every complaint/ticket stored
 
 
-def sqlite_count(path: Path, table: str) -> int:
+def sqlite_titles(path: Path, table: str) -> list[str]:
     with sqlite3.connect(path) as db:
-        return int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+        return [row[0] for row in db.execute(f"SELECT title FROM {table}")]
+
+
+def pg_titles(cluster: pgcluster.Cluster, database: str, table: str) -> list[str]:
+    return cluster.psql(f"SELECT title FROM {table}", database=database).splitlines()
 
 
 def kesu_side(workdir: Path, workers: int, cluster: pgcluster.Cluster | None) -> Side:
@@ -249,15 +256,15 @@ def kesu_side(workdir: Path, workers: int, cluster: pgcluster.Cluster | None) ->
     if cluster is None:
         database = "SQLite"
 
-        def stored() -> int:
-            return sqlite_count(workdir / "kesu.db", "complaints")
+        def titles() -> list[str]:
+            return sqlite_titles(workdir / "kesu.db", "complaints")
     else:
         database, name = "PostgreSQL", f"kesu_w{workers}"
         cluster.create_database(name)
         env["KESU_DATABASE_URL"] = cluster.sqlalchemy_url(name)
 
-        def stored() -> int:
-            return int(cluster.psql("SELECT count(*) FROM complaints", database=name))
+        def titles() -> list[str]:
+            return pg_titles(cluster, name, "complaints")
 
     token = prepare_kesu(env)
     return Side(
@@ -266,7 +273,7 @@ def kesu_side(workdir: Path, workers: int, cluster: pgcluster.Cluster | None) ->
         workers,
         lambda: server(env, workers),
         {"BENCH_TARGET": "kesu", "BENCH_TOKEN": token},
-        stored,
+        titles,
     )
 
 
@@ -276,8 +283,8 @@ def peer_side(venv: Path, workdir: Path, workers: int, cluster: pgcluster.Cluste
         database, path = "SQLite", workdir / "peer.db"
         settings = {"PEER_DB_ENGINE": "sqlite", "PEER_DB_NAME": str(path)}
 
-        def stored() -> int:
-            return harness.count_sqlite(path)["tickets"]
+        def titles() -> list[str]:
+            return sqlite_titles(path, "helpdesk_ticket")
     else:
         database, name = "PostgreSQL", "peer"
         cluster.create_database(name)
@@ -288,8 +295,8 @@ def peer_side(venv: Path, workdir: Path, workers: int, cluster: pgcluster.Cluste
             "PEER_DB_USER": cluster.user,
         }
 
-        def stored() -> int:
-            return int(cluster.psql("SELECT count(*) FROM helpdesk_ticket", database=name))
+        def titles() -> list[str]:
+            return pg_titles(cluster, name, "helpdesk_ticket")
 
     peer = harness.prepare(venv, settings)
     return Side(
@@ -298,22 +305,35 @@ def peer_side(venv: Path, workdir: Path, workers: int, cluster: pgcluster.Cluste
         workers,
         lambda: harness.serve(venv, peer, workers, workdir / "gunicorn.log"),
         {"BENCH_TARGET": "helpdesk", "BENCH_TOKEN": peer.token, "BENCH_QUEUE": str(peer.queue)},
-        stored,
+        titles,
     )
 
 
 WARMUP_ROUNDS = 6
 
 
-def warm_up(url: str, connections: int, seconds: int, env: dict[str, str]) -> list[dict]:
+def compare_pass(
+    url: str, connections: int, seconds: int, env: dict[str, str], number: int, acks: Path
+) -> dict:
+    """One wrk pass; its acknowledged request numbers go to acks/<number>.txt."""
+    pass_env = {
+        **env,
+        "BENCH_BASE": str(number * 100_000_000),
+        "BENCH_ACK_FILE": str(acks / f"{number}.txt"),
+    }
+    return wrk("compare.lua", url, connections, seconds, pass_env)
+
+
+def warm_up(
+    url: str, connections: int, seconds: int, env: dict[str, str], acks: Path
+) -> list[dict]:
     """Passes of wrk with the compare script, `seconds` each, until the rate is steady: at
     least two passes, the last answering at least one request per connection and at least 80 %
     as many as the best pass before it (at most WARMUP_ROUNDS passes). A server process that
     loads its models on its first request is then warm before the measured run starts."""
     passes: list[dict] = []
     for number in range(WARMUP_ROUNDS):
-        base = str(number * 100_000_000)
-        passes.append(wrk("compare.lua", url, connections, seconds, {**env, "BENCH_BASE": base}))
+        passes.append(compare_pass(url, connections, seconds, env, number, acks))
         created = passes[-1]["created"]
         best = max((p["created"] for p in passes[:-1]), default=None)
         if best is not None and created >= connections and created >= 0.8 * best:
@@ -321,28 +341,43 @@ def warm_up(url: str, connections: int, seconds: int, env: dict[str, str]) -> li
     return passes
 
 
-def drive(side: Side, connections: int, warmup: int, seconds: int) -> dict:
-    """Warm-up, then the measured run, with the same wrk script; then counts what was stored.
+def stored_check(titles: list[str], acks: Path) -> dict[str, int]:
+    """Every acknowledged (201) request must be stored exactly once. Stored rows nobody saw
+    acknowledged are requests wrk had in flight when a pass stopped (at most one per
+    connection and pass)."""
+    stored = Counter(int(m.group(1)) for t in titles if (m := re.search(r"BENCH-(\d+)", t)))
+    acknowledged = [line.strip() for f in sorted(acks.glob("*.txt")) for line in f.open()]
+    numbers = {int(n) for n in acknowledged if n.isdigit()}
+    return {
+        "acknowledged": len(acknowledged),
+        "stored": sum(stored.values()),
+        "missing": sum(1 for n in numbers if n not in stored)
+        + sum(1 for n in acknowledged if not n.isdigit()),
+        "duplicated": sum(1 for count in stored.values() if count > 1)
+        + len(acknowledged)
+        - len(numbers),
+        "unacknowledged": sum(1 for n in stored if n not in numbers),
+    }
 
-    Every 201 must be a stored row. A request wrk had in flight when it stopped may still be
-    stored without being counted, so up to one per connection and wrk pass can be extra."""
+
+def drive(side: Side, connections: int, warmup: int, seconds: int, workdir: Path) -> dict:
+    """Warm-up, then the measured run, with the same wrk script; then checks what was stored."""
     env = {**os.environ, **side.wrk_env}
+    acks = workdir / "acknowledged"
+    acks.mkdir()
     load = os.getloadavg()[0]
     with side.serve() as url:
-        warm = warm_up(url, connections, warmup, env)
-        main_base = str(WARMUP_ROUNDS * 100_000_000)
-        result = wrk("compare.lua", url, connections, seconds, {**env, "BENCH_BASE": main_base})
-    acknowledged = sum(p["created"] for p in warm) + result["created"]
-    stored = side.stored()
+        warm = warm_up(url, connections, warmup, env, acks)
+        result = compare_pass(url, connections, seconds, env, WARMUP_ROUNDS, acks)
+    check = stored_check(side.titles(), acks)
     result.update(
         server=side.name,
         database=side.database,
         workers=side.workers,
         load_average=round(load, 1),
         per_second=round(result["created"] / (result["duration_us"] / 1e6), 1),
-        acknowledged=acknowledged,
-        stored=stored,
-        stored_ok=acknowledged <= stored <= acknowledged + connections * (len(warm) + 1),
+        **check,
+        stored_ok=check["missing"] == 0 and check["duplicated"] == 0,
         warmup_passes=len(warm),
         warmup_requests=sum(p["requests"] for p in warm),
         warmup_non_201=sum(p["non_201"] for p in warm),
@@ -374,7 +409,9 @@ def ratio_lines(runs: list[dict]) -> list[dict]:
                 "ratio": round(run["per_second"] / peer["per_second"], 2)
                 if peer["per_second"]
                 else None,
+                "kesu_p50_ms": round(run["p50_us"] / 1000, 1),
                 "kesu_p95_ms": round(run["p95_us"] / 1000, 1),
+                "peer_p50_ms": round(peer["p50_us"] / 1000, 1),
                 "peer_p95_ms": round(peer["p95_us"] / 1000, 1),
             }
         )
@@ -400,8 +437,7 @@ def bench_compare(args: argparse.Namespace) -> dict:
     runs: list[dict] = []
     meta: dict = {
         "started": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "command": "python benchmarks/run.py --only compare "
-        + " ".join(sys.argv[1:]).replace("--only compare", "").strip(),
+        "command": " ".join(["python benchmarks/run.py", *sys.argv[1:]]),
         "kesu": git_revision(),
         "peer": {
             k: freeze.get(k)
@@ -417,7 +453,7 @@ def bench_compare(args: argparse.Namespace) -> dict:
     def measure(make: Callable[[Path], Side], slug: str, number: int) -> None:
         here = workdir / f"r{number}-{slug}"
         here.mkdir(parents=True)
-        result = drive(make(here), args.connections, args.warmup, args.seconds)
+        result = drive(make(here), args.connections, args.warmup, args.seconds, here)
         result["round"] = number
         runs.append(result)
         print(table_row(result), flush=True)
@@ -452,18 +488,18 @@ def bench_compare(args: argparse.Namespace) -> dict:
 def table_head() -> str:
     return (
         "| round | server | database | workers | created/s | p50 ms | p95 ms | p99 ms | "
-        "non-201 | socket errors | acknowledged | stored | warm-up passes | load avg |\n"
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+        "non-201 | socket errors | acknowledged | stored | missing | duplicated | warm-up passes | "
+        "load avg |\n|" + " --- |" * 16
     )
 
 
 def table_row(run: dict) -> str:
-    check = "" if run["stored_ok"] else " MISMATCH"
     return (
         f"| {run['round']} | {run['server']} | {run['database']} | {run['workers']} | "
         f"{run['per_second']} | {ms(run['p50_us'])} | {ms(run['p95_us'])} | "
         f"{ms(run['p99_us'])} | {run['non_201']} | {run['socket_errors']} | "
-        f"{run['acknowledged']} | {run['stored']}{check} | {run['warmup_passes']} | "
+        f"{run['acknowledged']} | {run['stored']} | {run['missing']} | {run['duplicated']} | "
+        f"{run['warmup_passes']} | "
         f"{run['load_average']} |"
     )
 
@@ -482,8 +518,9 @@ def print_compare(compare: dict) -> None:
     for line in compare["ratios"]:
         print(
             f"round {line['round']}, {line['database']}: kesu --workers {line['kesu_workers']} "
-            f"{line['kesu_per_second']}/s (p95 {line['kesu_p95_ms']} ms) / django-helpdesk "
-            f"{line['peer_workers']} workers {line['peer_per_second']}/s (p95 "
+            f"{line['kesu_per_second']}/s (p50 {line['kesu_p50_ms']} ms, p95 "
+            f"{line['kesu_p95_ms']} ms) / django-helpdesk {line['peer_workers']} workers "
+            f"{line['peer_per_second']}/s (p50 {line['peer_p50_ms']} ms, p95 "
             f"{line['peer_p95_ms']} ms) = {line['ratio']}×"
         )
 

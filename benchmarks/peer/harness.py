@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -115,9 +114,12 @@ def serve(venv: Path, peer: Peer, workers: int, log: Path) -> Iterator[str]:
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
+        deadline = time.monotonic() + 120
+        while True:
             if process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited: {log.read_text()[-2000:]}")
+            if time.monotonic() > deadline:
+                raise RuntimeError("gunicorn did not answer")
             try:
                 answer = httpx.get(
                     base + "/api/",
@@ -129,8 +131,6 @@ def serve(venv: Path, peer: Peer, workers: int, log: Path) -> Iterator[str]:
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
-        else:
-            raise RuntimeError("gunicorn did not answer")
         yield base
     finally:
         process.terminate()
@@ -139,11 +139,3 @@ def serve(venv: Path, peer: Peer, workers: int, log: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-
-
-def count_sqlite(path: Path) -> dict[str, int]:
-    """Tickets and their opening follow-ups stored in a SQLite peer database."""
-    with sqlite3.connect(path) as db:
-        tickets = db.execute("SELECT count(*) FROM helpdesk_ticket").fetchone()[0]
-        followups = db.execute("SELECT count(*) FROM helpdesk_followup").fetchone()[0]
-    return {"tickets": int(tickets), "followups": int(followups)}
