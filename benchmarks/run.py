@@ -55,8 +55,10 @@ def kesu(env: dict[str, str], *args: str) -> str:
 
 
 @contextmanager
-def server(env: dict[str, str], workers: int) -> Iterator[str]:
+def server(env: dict[str, str], workers: int, log: Path | None = None) -> Iterator[str]:
+    """`kesu serve` on a free port for the length of the block; its output goes to `log`."""
     port = free_port()
+    out = log.open("w") if log else subprocess.DEVNULL
     process = subprocess.Popen(
         [
             KESU,
@@ -70,8 +72,8 @@ def server(env: dict[str, str], workers: int) -> Iterator[str]:
             "--no-access-log",
         ],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=out,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -83,7 +85,7 @@ def server(env: dict[str, str], workers: int) -> Iterator[str]:
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("kesu serve did not start")
+                raise RuntimeError(f"kesu serve did not start (exit code {process.poll()}, {log})")
             time.sleep(0.1)
         time.sleep(0.5)
         yield base
@@ -94,6 +96,8 @@ def server(env: dict[str, str], workers: int) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        if log:
+            out.close()
 
 
 def wrk(script: str, url: str, connections: int, seconds: int, env: dict[str, str]) -> dict:
@@ -271,7 +275,7 @@ def kesu_side(workdir: Path, workers: int, cluster: pgcluster.Cluster | None) ->
         "kesu",
         database,
         workers,
-        lambda: server(env, workers),
+        lambda: server(env, workers, workdir / "serve.log"),
         {"BENCH_TARGET": "kesu", "BENCH_TOKEN": token},
         titles,
     )
