@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import shutil
@@ -331,17 +332,22 @@ def compare_pass(
 def warm_up(
     url: str, connections: int, seconds: int, env: dict[str, str], acks: Path
 ) -> list[dict]:
-    """Passes of wrk with the compare script, `seconds` each, until the rate is steady: at
-    least two passes, the last answering at least one request per connection and at least 80 %
-    as many as the best pass before it (at most WARMUP_ROUNDS passes). A server process that
-    loads its models on its first request is then warm before the measured run starts."""
+    """Passes of wrk with the compare script until the rate is steady: at least two passes,
+    the last answering at least one request per connection and at least 80 % as many as the
+    best pass before it (at most WARMUP_ROUNDS passes). A pass lasts `seconds`, longer when
+    the answers are slower than that (twice the slowest answer of the pass before, or twice
+    the pass when it answered nothing; at most 30 s). A server process that loads its models
+    on its first request is then warm before the measured run starts."""
     passes: list[dict] = []
+    length = seconds
     for number in range(WARMUP_ROUNDS):
-        passes.append(compare_pass(url, connections, seconds, env, number, acks))
+        passes.append(compare_pass(url, connections, length, env, number, acks))
         created = passes[-1]["created"]
         best = max((p["created"] for p in passes[:-1]), default=None)
         if best is not None and created >= connections and created >= 0.8 * best:
             break
+        slowest = passes[-1].get("max_us", 0) / 1e6
+        length = min(30, max(seconds, math.ceil(2 * slowest) if created else 2 * length))
     return passes
 
 
@@ -383,7 +389,7 @@ def drive(side: Side, connections: int, warmup: int, seconds: int, workdir: Path
         **check,
         stored_ok=check["missing"] == 0 and check["duplicated"] == 0,
         warmup_passes=len(warm),
-        warmup_requests=sum(p["requests"] for p in warm),
+        warmup_created=[p["created"] for p in warm],
         warmup_non_201=sum(p["non_201"] for p in warm),
     )
     return result
@@ -450,8 +456,8 @@ def bench_compare(args: argparse.Namespace) -> dict:
         "sqlite": sqlite3.sqlite_version,
         "cpus": os.cpu_count(),
         "wrk": f"wrk -t2 -c{args.connections} -d{args.seconds}s --timeout 10s -s compare.lua, "
-        f"after a warm-up with the same script: {args.warmup} s passes until the rate is "
-        f"steady (2 to {WARMUP_ROUNDS} passes)",
+        f"after a warm-up with the same script: passes of {args.warmup} s (longer when answers "
+        f"are slower) until the rate is steady (2 to {WARMUP_ROUNDS} passes)",
     }
 
     def measure(make: Callable[[Path], Side], slug: str, number: int) -> None:

@@ -67,14 +67,15 @@ def test_warm_up_runs_until_the_rate_is_steady(
     calls: list[int] = []
 
     def fake_pass(url, connections, seconds, env, number, acks):  # type: ignore[no-untyped-def]
-        calls.append(number)
-        return {"created": next(rates)}
+        calls.append(seconds)
+        return {"created": next(rates), "max_us": 2_600_000}
 
     monkeypatch.setattr(run, "compare_pass", fake_pass)
     passes = run.warm_up("http://x", 16, 3, {}, tmp_path)
     # 0 (cold), 10 (fewer than one per connection), 90 (≥ 80 % of the best before) stops.
     assert [p["created"] for p in passes] == [0, 10, 90]
-    assert calls == [0, 1, 2]
+    # Nothing answered: the next pass twice as long; then twice the slowest answer (2.6 s).
+    assert calls == [3, 6, 6]
 
 
 def test_warm_up_is_bounded(
@@ -82,3 +83,17 @@ def test_warm_up_is_bounded(
 ) -> None:
     monkeypatch.setattr(run, "compare_pass", lambda *args: {"created": 0})
     assert len(run.warm_up("http://x", 16, 3, {}, tmp_path)) == run.WARMUP_ROUNDS
+
+
+def test_warm_up_passes_grow_up_to_30_seconds(
+    run: ModuleType, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    lengths: list[int] = []
+
+    def nothing(url, connections, seconds, env, number, acks):  # type: ignore[no-untyped-def]
+        lengths.append(seconds)
+        return {"created": 0, "max_us": 0}
+
+    monkeypatch.setattr(run, "compare_pass", nothing)
+    run.warm_up("http://x", 16, 3, {}, tmp_path)
+    assert lengths == [3, 6, 12, 24, 30, 30]

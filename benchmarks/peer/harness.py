@@ -46,12 +46,11 @@ def ensure_venv(venv: Path, version: str = HELPDESK_VERSION) -> dict[str, str]:
         return json.loads(marker.read_text())["freeze"]
     if not python.exists():
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", *wanted],
-        check=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+    installed = subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", *wanted], capture_output=True, text=True
     )
+    if installed.returncode:
+        raise RuntimeError(f"pip install {' '.join(wanted)} failed:\n{installed.stderr[-3000:]}")
     lines = subprocess.run(
         [str(python), "-m", "pip", "freeze"], check=True, capture_output=True, text=True
     ).stdout.splitlines()
