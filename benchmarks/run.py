@@ -23,6 +23,7 @@ import re
 import shutil
 import socket
 import sqlite3
+import statistics
 import subprocess
 import sys
 import time
@@ -402,12 +403,17 @@ def ratio_lines(runs: list[dict]) -> list[dict]:
         if run["server"] != "kesu":
             continue
         peer = next(
-            r
-            for r in runs
-            if r["server"] != "kesu"
-            and r["database"] == run["database"]
-            and r["round"] == run["round"]
+            (
+                r
+                for r in runs
+                if r["server"] != "kesu"
+                and r["database"] == run["database"]
+                and r["round"] == run["round"]
+            ),
+            None,
         )
+        if peer is None:
+            continue
         lines.append(
             {
                 "round": run["round"],
@@ -492,7 +498,12 @@ def bench_compare(args: argparse.Namespace) -> dict:
                 for slug, make in plan if number % 2 else plan[::-1]:
                     measure(make, slug, number)
     meta["finished"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return {"meta": meta, "runs": runs, "ratios": ratio_lines(runs)}
+    ratios = ratio_lines(runs)
+    medians = [
+        {"database": database, "kesu_workers": workers, "median_ratio": median}
+        for (database, workers), median in ratio_medians(ratios).items()
+    ]
+    return {"meta": meta, "runs": runs, "ratios": ratios, "median_ratios": medians}
 
 
 def table_head() -> str:
@@ -533,6 +544,20 @@ def print_compare(compare: dict) -> None:
             f"{line['peer_per_second']}/s (p50 {line['peer_p50_ms']} ms, p95 "
             f"{line['peer_p95_ms']} ms) = {line['ratio']}×"
         )
+    rounds = {line["round"] for line in compare["ratios"]}
+    if len(rounds) > 1:
+        for (database, workers), ratios in ratio_medians(compare["ratios"]).items():
+            print(
+                f"median over {len(rounds)} rounds, {database}, kesu --workers {workers}: {ratios}×"
+            )
+
+
+def ratio_medians(lines: list[dict]) -> dict[tuple[str, int], float]:
+    grouped: dict[tuple[str, int], list[float]] = {}
+    for line in lines:
+        if line["ratio"] is not None:
+            grouped.setdefault((line["database"], line["kesu_workers"]), []).append(line["ratio"])
+    return {key: round(statistics.median(values), 2) for key, values in grouped.items()}
 
 
 def ms(us: int) -> str:

@@ -97,3 +97,27 @@ def test_warm_up_passes_grow_up_to_30_seconds(
     monkeypatch.setattr(run, "compare_pass", nothing)
     run.warm_up("http://x", 16, 3, {}, tmp_path)
     assert lengths == [3, 6, 12, 24, 30, 30]
+
+
+def test_ratios_pair_each_kesu_run_with_the_peer_beside_it(run: ModuleType) -> None:
+    def row(server: str, database: str, workers: int, rate: float, round_: int) -> dict:
+        return {
+            "server": server,
+            "database": database,
+            "workers": workers,
+            "per_second": rate,
+            "round": round_,
+            "p50_us": 10_000,
+            "p95_us": 20_000,
+        }
+
+    runs = [
+        row("kesu", "SQLite", 2, 100.0, 1),
+        row("django-helpdesk", "SQLite", 2, 25.0, 1),
+        row("kesu", "PostgreSQL", 4, 90.0, 1),  # its peer run is missing: no ratio
+        row("django-helpdesk", "SQLite", 2, 20.0, 2),
+        row("kesu", "SQLite", 2, 120.0, 2),
+    ]
+    lines = run.ratio_lines(runs)
+    assert [(line["round"], line["ratio"]) for line in lines] == [(1, 4.0), (2, 6.0)]
+    assert run.ratio_medians(lines) == {("SQLite", 2): 5.0}
