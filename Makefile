@@ -50,9 +50,12 @@ TEST_WORKERS ?= 3
 test: install-test system-deps lint
 	KESU_TEST_REQUIRE_PG=1 $(BIN)/pytest -q -n $(TEST_WORKERS) --dist worksteal --durations=30
 
+## All HTTP benchmarks, the side-by-side intake figure against django-helpdesk first (its venv
+## under bench-results/); BENCH_ARGS passes flags, e.g. BENCH_ARGS="--only compare --rounds 3".
+BENCH_ARGS ?=
 bench: install-test
 	bash scripts/install-system-deps.sh --bench
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 i18n: install-test
 	$(BIN)/python scripts/i18n.py sync

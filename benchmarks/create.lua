@@ -1,5 +1,9 @@
 -- wrk script: POST /api/v1/complaints with a unique Idempotency-Key per request.
+-- KESU_BENCH_BASE offsets the request numbers, so the measured run does not replay the
+-- warm-up's keys (a replay answers 201 from the stored result without creating anything);
+-- keep base + 30,000,000 below 10^8, the phone numbers are n mod 10^8.
 local token = os.getenv("KESU_BENCH_TOKEN")
+local base = tonumber(os.getenv("KESU_BENCH_BASE") or "0")
 local threads = {}
 local next_id = 1
 
@@ -16,7 +20,7 @@ end
 
 function request()
   counter = counter + 1
-  local n = tid * 10000000 + counter
+  local n = base + tid * 10000000 + counter
   local body = string.format(
     '{"channel":"api","customer":{"name":"压测客户%d","phone":"139%08d","region":"上海"},' ..
     '"content":"第%d号压测投诉：收到的耳机左耳没有声音，包装也有破损，要求换货。",' ..

@@ -103,6 +103,7 @@ def serve(
         log_level=log_level,
         access_log=access_log,
         proxy_headers=False,
+        timeout_worker_healthcheck=60,  # a spawned worker on a busy machine needs more than 5 s
     )
 
 
