@@ -182,7 +182,7 @@ def grow(db: Database, target: int) -> float:
     values = []
     for name in columns:
         if name == "number":
-            values.append("left(number, 24) || '-' || g")
+            values.append("left(number, 24) || '-' || g")  # g: a batch's own suffix
         elif name == "tracking_token":
             values.append("left(tracking_token, 50) || '-' || g")
         else:
@@ -190,17 +190,15 @@ def grow(db: Database, target: int) -> float:
     with db.session() as session:
         base = session.scalar(select(func.count()).select_from(Complaint)) or 1
         top = session.scalar(select(func.max(Complaint.id))) or 0
-    copy = 0
     while True:
         with db.session() as session:
             have = session.scalar(select(func.count()).select_from(Complaint)) or 0
             if have >= target:
                 break
-            copy += 1
             session.execute(
                 text(
                     f"INSERT INTO complaints ({', '.join(columns)}) "
-                    f"SELECT {', '.join(values)} FROM complaints, (SELECT {copy} AS g) AS c "
+                    f"SELECT {', '.join(values)} FROM complaints, (SELECT {have} AS g) AS c "
                     f"WHERE id <= {top} ORDER BY id LIMIT {min(base, target - have)}"
                 )
             )

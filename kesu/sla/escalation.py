@@ -31,7 +31,7 @@ from kesu.routing.facts import is_urgent
 from kesu.sla import config, timers
 from kesu.sla.milestones import STAGE, label
 from kesu.sla.models import SlaAlert, SlaClock
-from kesu.sla.service import KINDS, LEVEL_OF_KIND, plan
+from kesu.sla.service import KINDS, LEVEL_OF_KIND, WAKE, plan, sync
 from kesu.tasks.service import create_task, insert_tasks, task_row
 from kesu.web.i18n import N_
 from kesu.web.i18n import gettext as _
@@ -50,11 +50,27 @@ LEVEL_NAMES = {0: N_("预警"), 1: N_("一级"), 2: N_("二级"), 3: N_("三级"
 
 
 def fire_due(session: Session, clock: Clock, limit: int = 1000) -> tuple[int, int]:
-    """One batch of due timers; returns (clocks claimed, alerts announced)."""
+    """Due timers, up to ``limit`` clocks; returns (clocks claimed, alerts announced).
+
+    A sentinel's wake (``WAKE``) syncs its complaint, which stores the latent clock about to
+    fire (kesu.sla.service); that clock is due at once, so the batch runs again for it."""
+    claimed = announced = 0
+    for _round in range(len(KINDS) + 1):
+        found, fired, woken = _fire_batch(session, clock, limit)
+        claimed, announced = claimed + found, announced + fired
+        if not woken:
+            break
+        for complaint in woken:
+            sync(session, clock, complaint, touch_complaint=False)
+        session.flush()
+    return claimed, announced
+
+
+def _fire_batch(session: Session, clock: Clock, limit: int) -> tuple[int, int, list[Complaint]]:
     now = clock.now()
     rows = timers.load(session, timers.claim(session, now, limit))
     if not rows:
-        return 0, 0
+        return 0, 0, []
     complaints = {
         c.id: c
         for c in session.scalars(
@@ -62,6 +78,7 @@ def fire_due(session: Session, clock: Clock, limit: int = 1000) -> tuple[int, in
         )
     }
     pending: list[tuple[SlaClock, str, dict[str, Any]]] = []
+    woken: dict[int, Complaint] = {}
     for row in rows:
         kind = row.next_kind
         row.next_fire_at = None
@@ -71,12 +88,14 @@ def fire_due(session: Session, clock: Clock, limit: int = 1000) -> tuple[int, in
         calendar = config.calendar(session, row.calendar_code)
         # A clock far past its deadline (the worker was down) crosses several thresholds at
         # once: record them all now, in order.
-        while kind is not None:
+        while kind in KINDS:
             pending.append((row, kind, _alert(row, kind, now)))
             row.notified = max(row.notified, KINDS.index(kind) + 1)
             plan(row, calendar, now)
             due = row.next_fire_at
             kind = row.next_kind if due is not None and due <= now else None
+        if kind == WAKE:  # the sync re-arms it
+            woken[row.complaint_id] = complaints[row.complaint_id]
     # Re-armed before the announcements: an escalation may assign the complaint, whose SLA
     # sync then reads these clocks back from the database.
     timers.write(session, rows, now)
@@ -87,7 +106,7 @@ def fire_due(session: Session, clock: Clock, limit: int = 1000) -> tuple[int, in
         if (alert["complaint_id"], alert["kind"]) in fresh
     ]
     _announce(session, clock, announcing)
-    return len(rows), len(announcing)
+    return len(rows), len(announcing), list(woken.values())
 
 
 def _alert(row: SlaClock, kind: str, now: datetime) -> dict[str, Any]:

@@ -108,6 +108,9 @@ class SlaClock(Base):
     notified: Mapped[int] = mapped_column(default=0)
     next_fire_at: Mapped[datetime | None]
     next_kind: Mapped[str | None] = mapped_column(String(16))
+    # On one running clock of the complaint (kesu.sla.service): the first threshold of its
+    # clocks that have no row yet; ``next_fire_at`` is then at most this (next_kind "wake").
+    wake_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]
 
     # complaint.sla_clocks (a backref): the clocks of a complaint, pending ones included.

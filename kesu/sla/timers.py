@@ -11,7 +11,7 @@ A pass over a thousand due timers must not cost a statement, or a row version, p
   ORM neither tracks nor flushes them one by one;
 - ``write`` stores their new timer state with one ``UPDATE … FROM unnest(…)`` on PostgreSQL
   (an ``executemany`` on SQLite): one new row version per clock, instead of one for the claim
-  and another for the re-arm.
+  and another for the re-arm. ``wake_at`` is the SLA sync's and never written here.
 """
 
 from __future__ import annotations

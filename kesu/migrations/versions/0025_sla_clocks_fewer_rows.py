@@ -3,9 +3,19 @@
 Revision ID: 0025
 Revises: 0024
 Create Date: 2026-12-02 07:00:00
+
+``sla_clocks.wake_at``: clocks that are pure functions of their complaint are no longer
+stored (kesu.sla.service); one stored clock carries their first threshold. A nullable column
+without a default: instant on PostgreSQL and SQLite whatever the size of the table, and NULL
+is right for every existing row (existing complaints have all their clocks stored).
 """
 
 from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from kesu.db import UTCDateTime
 
 revision = "0025"
 down_revision = "0024"
@@ -14,8 +24,9 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass  # placeholder (issue 13); its owner fills it
+    op.add_column("sla_clocks", sa.Column("wake_at", UTCDateTime(), nullable=True))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table("sla_clocks", schema=None) as batch_op:
+        batch_op.drop_column("wake_at")
