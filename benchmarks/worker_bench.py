@@ -249,6 +249,20 @@ class ServerTimer:
         with self.engine.connect() as conn:
             conn.execute(text("SELECT pg_stat_statements_reset()"))
             conn.commit()
+        self._wal = self._lsn()
+
+    def wal_bytes(self) -> int:
+        """WAL written since ``reset``: the pass's writes, whatever the machine's load."""
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                text("SELECT pg_wal_lsn_diff(CAST(:now AS pg_lsn), CAST(:then AS pg_lsn))"),
+                {"now": self._lsn(), "then": self._wal},
+            ).scalar()
+        return int(found or 0)
+
+    def _lsn(self) -> str:
+        with self.engine.connect() as conn:
+            return str(conn.execute(text("SELECT pg_current_wal_lsn()")).scalar())
 
 
 def make_due(db: Database, count: int) -> None:
@@ -303,6 +317,7 @@ def bench_pass(db: Database, timer: DbTimer, due: int, repeat: int) -> dict[str,
         if server is not None:
             total, statements = server.total_ms()
             result["server_ms"] = total + result["commit_ms"]
+            result["wal_bytes"] = server.wal_bytes()
             result["server_top"] = [  # the costliest statements
                 f"{ms:.1f} ms ×{calls} {query[:110]}"
                 for ms, calls, query in sorted(statements)[-8:]
@@ -321,6 +336,7 @@ def bench_pass(db: Database, timer: DbTimer, due: int, repeat: int) -> dict[str,
         "runs": runs,
         "db_ms_median": statistics.median(r["db_ms"] for r in runs),
         "server_ms_median": statistics.median(r.get("server_ms", 0.0) for r in runs),
+        "wal_bytes_median": statistics.median(r.get("wal_bytes", 0) for r in runs),
         "wall_ms_median": statistics.median(r["wall_ms"] for r in runs),
         "idle_pass": idle,
     }
@@ -488,7 +504,9 @@ def summary(report: dict[str, Any]) -> None:
             )
             if work and "server_ms_median" in work and work["server_ms_median"]:
                 print(
-                    f"{'':25s} pass, server (pg_stat_statements): {work['server_ms_median']:.1f} ms"
+                    f"{'':25s} pass, server (pg_stat_statements): "
+                    f"{work['server_ms_median']:.1f} ms, "
+                    f"WAL {work['wal_bytes_median'] / 1e6:.2f} MB"
                 )
             for who in ("manager", "agent_service_1"):
                 for plan in entry["overdue_list"].get(f"{who} explain", []):
