@@ -212,16 +212,20 @@ def start_pg_with_stats() -> Any:
     pg = start_postgres()
     if pg is None:
         return None
-    admin = Database(pg.url())
-    with admin.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'")
-    admin.dispose()
-    pg._run("pg_ctl", "-D", str(pg.datadir), "-w", "restart")  # keeps the start's options
-    admin = Database(pg.url())
-    with admin.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql("ALTER SYSTEM SET pg_stat_statements.track_planning = on")
-        conn.exec_driver_sql("SELECT pg_reload_conf()")
-    admin.dispose()
+    try:
+        admin = Database(pg.url())
+        with admin.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'")
+        admin.dispose()
+        pg._run("pg_ctl", "-D", str(pg.datadir), "-w", "restart")  # keeps the start's options
+        admin = Database(pg.url())
+        with admin.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("ALTER SYSTEM SET pg_stat_statements.track_planning = on")
+            conn.exec_driver_sql("SELECT pg_reload_conf()")
+        admin.dispose()
+    except BaseException:
+        pg.stop()
+        raise
     return pg
 
 
