@@ -68,7 +68,7 @@ def fire_due(session: Session, clock: Clock, limit: int = 1000) -> tuple[int, in
 
 def _fire_batch(session: Session, clock: Clock, limit: int) -> tuple[int, int, list[Complaint]]:
     now = clock.now()
-    rows = timers.load(session, timers.claim(session, now, limit))
+    rows = timers.claim(session, now, limit)
     if not rows:
         return 0, 0, []
     complaints = {

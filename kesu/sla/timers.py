@@ -2,13 +2,13 @@
 
 A pass over a thousand due timers must not cost a statement, or a row version, per clock:
 
-- ``claim`` only *reads* the due clocks. On PostgreSQL it takes them ``FOR UPDATE SKIP
-  LOCKED``: the row locks, held until the pass commits, keep a second worker off them (it skips
-  them; once the pass commits their ``next_fire_at`` has moved on, and PostgreSQL re-checks
-  the condition on the new row version, so it does not take them either). On SQLite the
-  worker's write transaction (``BEGIN IMMEDIATE``) already excludes every other writer.
-- ``load`` reads them as *transient* ``SlaClock`` objects (never added to the session), so the
-  ORM neither tracks nor flushes them one by one;
+- ``claim`` only *reads* the due clocks, whole, in one statement. On PostgreSQL it takes
+  them ``FOR UPDATE SKIP LOCKED``: the row locks, held until the pass commits, keep a second
+  worker off them (it skips them; once the pass commits their ``next_fire_at`` has moved on,
+  and PostgreSQL re-checks the condition on the new row version, so it does not take them
+  either). On SQLite the worker's write transaction (``BEGIN IMMEDIATE``) already excludes
+  every other writer. It returns them as *transient* ``SlaClock`` objects (never added to
+  the session), so the ORM neither tracks nor flushes them one by one;
 - ``write`` stores their new timer state with one ``UPDATE … FROM unnest(…)`` on PostgreSQL
   (an ``executemany`` on SQLite): one new row version per clock, instead of one for the claim
   and another for the re-arm. ``wake_at`` is the SLA sync's and never written here.
@@ -43,27 +43,17 @@ def _table() -> Table:
     return cast(Table, SlaClock.__table__)
 
 
-def claim(session: Session, now: datetime, limit: int) -> list[int]:
-    """The ids of up to ``limit`` due clocks, most overdue first, locked for this transaction."""
+def claim(session: Session, now: datetime, limit: int) -> list[SlaClock]:
+    """Up to ``limit`` due clocks, most overdue first, locked for this transaction, as
+    transient objects (by id): changes to them are written by ``write``. One statement."""
     table = _table()
     due = (
-        select(table.c.id)
-        .where(table.c.next_fire_at <= now)
-        .order_by(table.c.next_fire_at)
-        .limit(limit)
+        select(table).where(table.c.next_fire_at <= now).order_by(table.c.next_fire_at).limit(limit)
     )
     if session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
-    return list(session.scalars(due))
-
-
-def load(session: Session, ids: Sequence[int]) -> list[SlaClock]:
-    """The clocks as transient objects, by id: changes to them are written by ``write``."""
-    if not ids:
-        return []
-    table = _table()
-    found = session.execute(select(table).where(table.c.id.in_(list(ids))).order_by(table.c.id))
-    return [SlaClock(**dict(row._mapping)) for row in found]
+    rows = [SlaClock(**dict(row._mapping)) for row in session.execute(due)]
+    return sorted(rows, key=lambda r: r.id)
 
 
 def write(session: Session, rows: Sequence[SlaClock], now: datetime) -> None:
