@@ -13,8 +13,16 @@
 
 Usage:
   python benchmarks/worker_bench.py [--backend sqlite|postgresql|both] [--complaints 1000000]
-      [--small 10000] [--due 1000] [--repeat 5]
-PostgreSQL is started in a temporary directory (as the test suite does).
+      [--small 10000] [--due 1000] [--repeat 5] [--synthetic]
+PostgreSQL is started in a temporary directory (as the test suite does), with
+``pg_stat_statements`` loaded: on PostgreSQL the pass's database time is also read from the
+server (``total_exec_time + total_plan_time`` of every statement of the pass, COPY included),
+beside the client-side sum of statement durations.
+
+``--synthetic`` (PostgreSQL only): instead of ``kesu demo`` for the large size (≈35 min for a
+million), the ``--small`` demo complaints are copied inside the database (``INSERT … SELECT``
+over ``generate_series``: new ids, numbers and tracking tokens, everything else as the
+original) until there are ``--complaints`` of them; the clocks are then added as above.
 """
 
 from __future__ import annotations
@@ -166,12 +174,115 @@ def _plus_seconds(db: Database, base: Any, seconds: Any) -> Any:
     return base + func.make_interval(0, 0, 0, 0, 0, 0, seconds)
 
 
+def grow(db: Database, target: int) -> float:
+    """``--synthetic``: copies the demo complaints inside PostgreSQL until there are ``target``."""
+    started = time.perf_counter()
+    table = Complaint.__table__
+    columns = [c.name for c in table.columns if c.name != "id"]
+    values = []
+    for name in columns:
+        if name == "number":
+            values.append("left(number, 24) || '-' || g")  # g: a batch's own suffix
+        elif name == "tracking_token":
+            values.append("left(tracking_token, 50) || '-' || g")
+        else:
+            values.append(name)
+    with db.session() as session:
+        base = session.scalar(select(func.count()).select_from(Complaint)) or 1
+        top = session.scalar(select(func.max(Complaint.id))) or 0
+    while True:
+        with db.session() as session:
+            have = session.scalar(select(func.count()).select_from(Complaint)) or 0
+            if have >= target:
+                break
+            session.execute(
+                text(
+                    f"INSERT INTO complaints ({', '.join(columns)}) "
+                    f"SELECT {', '.join(values)} FROM complaints, (SELECT {have} AS g) AS c "
+                    f"WHERE id <= {top} ORDER BY id LIMIT {min(base, target - have)}"
+                )
+            )
+    return time.perf_counter() - started
+
+
+def start_pg_with_stats() -> Any:
+    """A throw-away PostgreSQL (tests/pg.py) restarted with ``pg_stat_statements`` loaded."""
+    from tests.pg import start_postgres
+
+    pg = start_postgres()
+    if pg is None:
+        return None
+    try:
+        admin = Database(pg.url())
+        with admin.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'")
+        admin.dispose()
+        pg._run("pg_ctl", "-D", str(pg.datadir), "-w", "restart")  # keeps the start's options
+        admin = Database(pg.url())
+        with admin.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("ALTER SYSTEM SET pg_stat_statements.track_planning = on")
+            conn.exec_driver_sql("SELECT pg_reload_conf()")
+        admin.dispose()
+    except BaseException:
+        pg.stop()
+        raise
+    return pg
+
+
+class ServerTimer:
+    """PostgreSQL's own account of the time spent: execution plus planning of every statement
+    (pg_stat_statements), read on a separate connection before and after what is measured."""
+
+    def __init__(self, db: Database) -> None:
+        self.engine = db.engine
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+
+    def total_ms(self) -> tuple[float, list[tuple[float, int, str]]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT total_exec_time + total_plan_time AS ms, calls, query "
+                    "FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database "
+                    "WHERE datname = current_database()) AND query NOT LIKE '%pg_stat_statements%'"
+                )
+            ).all()
+        return sum(r.ms for r in rows), [(r.ms, r.calls, r.query) for r in rows]
+
+    def reset(self) -> None:
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT pg_stat_statements_reset()"))
+            conn.commit()
+        self._wal = self._lsn()
+
+    def wal_bytes(self) -> int:
+        """WAL written since ``reset``: the pass's writes, whatever the machine's load."""
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                text("SELECT pg_wal_lsn_diff(CAST(:now AS pg_lsn), CAST(:then AS pg_lsn))"),
+                {"now": self._lsn(), "then": self._wal},
+            ).scalar()
+        return int(found or 0)
+
+    def _lsn(self) -> str:
+        with self.engine.connect() as conn:
+            return str(conn.execute(text("SELECT pg_current_wal_lsn()")).scalar())
+
+
 def make_due(db: Database, count: int) -> None:
-    """``count`` resolution clocks (not yet alerted) become due now, as breaches."""
+    """``count`` resolution clocks (not yet alerted) of complaints that have a team and an
+    assignee (the usual case: a breach of an unowned complaint also assigns it, through the
+    complaint service) become due now, as breaches."""
     with db.session() as session:
         ids = (
             select(SlaClock.id)
-            .where(SlaClock.milestone == "resolution", SlaClock.notified == 0)
+            .join(Complaint, Complaint.id == SlaClock.complaint_id)
+            .where(
+                SlaClock.milestone == "resolution",
+                SlaClock.notified == 0,
+                Complaint.assignee_id.is_not(None),
+                Complaint.team_id.is_not(None),
+            )
             .order_by(SlaClock.id)
             .limit(count)
         )
@@ -193,10 +304,13 @@ def make_due(db: Database, count: int) -> None:
 
 def bench_pass(db: Database, timer: DbTimer, due: int, repeat: int) -> dict[str, Any]:
     runs = []
+    server = ServerTimer(db) if not db.is_sqlite else None
     for _ in range(repeat):
         make_due(db, due)
         clock = FrozenClock(NOW)
         timer.log.clear()
+        if server is not None:
+            server.reset()
         with timer.measure() as result, db.session() as session:
             claimed, announced = fire_due(session, clock, due)
             session.flush()  # the inserts: measured by the statement timer
@@ -204,6 +318,14 @@ def bench_pass(db: Database, timer: DbTimer, due: int, repeat: int) -> dict[str,
             session.commit()  # the COMMIT itself (the driver's, not a statement)
             result["commit_ms"] = (time.perf_counter() - started) * 1000
         result.update(claimed=claimed, announced=announced)
+        if server is not None:
+            total, statements = server.total_ms()
+            result["server_ms"] = total + result["commit_ms"]
+            result["wal_bytes"] = server.wal_bytes()
+            result["server_top"] = [  # the costliest statements
+                f"{ms:.1f} ms ×{calls} {query[:110]}"
+                for ms, calls, query in sorted(statements)[-8:]
+            ]
         result["slowest"] = [f"{t * 1000:.1f} ms {s}" for t, s in sorted(timer.log)[-6:]]
         kinds: dict[str, int] = {}
         for _, statement in timer.log:
@@ -212,17 +334,63 @@ def bench_pass(db: Database, timer: DbTimer, due: int, repeat: int) -> dict[str,
         runs.append(result)
     with timer.measure() as idle, db.session() as session:
         fire_due(session, FrozenClock(NOW), due)
+    if server is not None:
+        server.reset()
     return {
         "runs": runs,
         "db_ms_median": statistics.median(r["db_ms"] for r in runs),
+        "server_ms_median": statistics.median(r.get("server_ms", 0.0) for r in runs),
+        "wal_bytes_median": statistics.median(r.get("wal_bytes", 0) for r in runs),
         "wall_ms_median": statistics.median(r["wall_ms"] for r in runs),
         "idle_pass": idle,
     }
 
 
+def explain_overdue(db: Database, user: User, clock: FrozenClock) -> list[dict[str, float]]:
+    """PostgreSQL: EXPLAIN (ANALYZE) of each statement the overdue list's first page runs,
+    with its parameters: the planning and execution time the server reports."""
+    captured: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            captured.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        with db.session(write=False) as session:
+            list_complaints(session, user, ComplaintFilters(overdue=True), clock.now(), 50, None)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", capture)
+    plans = []
+    with db.engine.connect() as conn:
+        for statement, parameters in captured:
+            if "complaints" not in statement or "due_at" not in statement:
+                continue
+            samples = []
+            for _ in range(5):
+                found = conn.exec_driver_sql(
+                    "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + statement, parameters
+                ).scalar()
+                samples.append(found[0])
+            plans.append(
+                {
+                    "planning_ms": statistics.median(p["Planning Time"] for p in samples),
+                    "execution_ms": statistics.median(p["Execution Time"] for p in samples),
+                    "statement": statement[:100].replace("\n", " "),
+                }
+            )
+    return plans
+
+
 def bench_overdue(db: Database, timer: DbTimer, repeat: int) -> dict[str, Any]:
     clock = FrozenClock(NOW)
     out: dict[str, Any] = {}
+    if not db.is_sqlite:
+        with db.session(write=False) as session:
+            for username in ("manager", "agent_service_1"):
+                user = session.scalar(select(User).where(User.username == username))
+                assert user is not None
+                out[f"{username} explain"] = explain_overdue(db, user, clock)
     with db.session(write=False) as session:
         for username in ("manager", "agent_service_1"):
             user = session.scalar(select(User).where(User.username == username))
@@ -260,13 +428,21 @@ def database_for(backend: str, name: str, pg: Any) -> Database:
     return Database(pg.url(name))
 
 
-def run(backend: str, sizes: list[int], due: int, repeat: int, pg: Any) -> dict[str, Any]:
+def run(
+    backend: str, sizes: list[int], due: int, repeat: int, pg: Any, synthetic: bool = False
+) -> dict[str, Any]:
     report: dict[str, Any] = {}
     for size in sizes:
         db = database_for(backend, f"bench_{size}", pg)
-        seconds = load(db, size, seed=size)
+        if synthetic and size != min(sizes):
+            seconds = load(db, min(sizes), seed=min(sizes)) + grow(db, size)
+        else:
+            seconds = load(db, size, seed=size)
         clocks = add_clocks(db)
         db.analyze()
+        if not db.is_sqlite:  # what autovacuum does to a live database: both sizes alike
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.exec_driver_sql("VACUUM ANALYZE")
         timer = DbTimer(db)
         with db.session(write=False) as session:
             open_count = session.scalar(
@@ -294,6 +470,7 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=10_000)
     parser.add_argument("--due", type=int, default=1_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--synthetic", action="store_true", help="PostgreSQL: copy, not demo")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     sizes = sorted({args.small, args.complaints})
@@ -302,14 +479,13 @@ def main() -> None:
     pg = None
     try:
         if "postgresql" in backends:
-            from tests.pg import start_postgres
-
-            pg = start_postgres()
+            pg = start_pg_with_stats()
             if pg is None:
                 print("PostgreSQL not installed; skipping it")
                 backends.remove("postgresql")
         for backend in backends:
-            report[backend] = run(backend, sizes, args.due, args.repeat, pg)
+            synthetic = args.synthetic and backend == "postgresql"
+            report[backend] = run(backend, sizes, args.due, args.repeat, pg, synthetic)
     finally:
         if pg is not None:
             pg.stop()
@@ -333,6 +509,18 @@ def summary(report: dict[str, Any]) -> None:
                 f"{backend:12s} {label:>11s} {entry['open']:>9,}  {passed:>18s}  {idle}   "
                 f"manager {overdue:.2f} / agent {agent:.2f}"
             )
+            if work and "server_ms_median" in work and work["server_ms_median"]:
+                print(
+                    f"{'':25s} pass, server (pg_stat_statements): "
+                    f"{work['server_ms_median']:.1f} ms, "
+                    f"WAL {work['wal_bytes_median'] / 1e6:.2f} MB"
+                )
+            for who in ("manager", "agent_service_1"):
+                for plan in entry["overdue_list"].get(f"{who} explain", []):
+                    print(
+                        f"{'':25s} overdue {who}: planning {plan['planning_ms']:.2f} ms, "
+                        f"execution {plan['execution_ms']:.2f} ms"
+                    )
 
 
 if __name__ == "__main__":

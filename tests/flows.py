@@ -120,6 +120,18 @@ def worker(
 
 
 def clocks(db: Database, complaint_id: int) -> dict[str, SlaClock]:
+    """Every clock of the complaint, stored or latent (kesu.sla.service.derive), as of its
+    last change; ``stored_clocks`` for the rows alone."""
+    from kesu.sla.service import derive
+
+    with db.session(write=False) as session:
+        found = session.get(Complaint, complaint_id)
+        assert found is not None
+        rows = derive(session, found, found.updated_at)
+        return {f"{r.milestone}" + (f"#{r.cycle}" if r.cycle else ""): r for r in rows}
+
+
+def stored_clocks(db: Database, complaint_id: int) -> dict[str, SlaClock]:
     with db.session(write=False) as session:
         rows = session.scalars(
             select(SlaClock).where(SlaClock.complaint_id == complaint_id).order_by(SlaClock.cycle)

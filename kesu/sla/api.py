@@ -16,8 +16,8 @@ from kesu.complaints.models import Complaint
 from kesu.sla import admin, config
 from kesu.sla.escalation import level_of
 from kesu.sla.milestones import label
-from kesu.sla.models import SlaCalendar, SlaClock, SlaPolicy
-from kesu.sla.service import OPEN_STATES, remaining
+from kesu.sla.models import SlaCalendar, SlaPolicy
+from kesu.sla.service import OPEN_STATES, derive, remaining
 from kesu.web.deps import ClockDep, DatabaseDep, ReadSession, UserR, UserW, actor_for
 from kesu.web.params import ComplaintRef
 
@@ -144,11 +144,7 @@ def complaint_sla(
 
 
 def sla_view(session: Session, complaint: Complaint, now: Any) -> dict[str, Any]:
-    rows = session.scalars(
-        select(SlaClock)
-        .where(SlaClock.complaint_id == complaint.id)
-        .order_by(SlaClock.cycle, SlaClock.id)
-    )
+    rows = derive(session, complaint, now)  # the stored clocks and the latent ones
     policies = {p.id: p for p in session.scalars(select(SlaPolicy))}
     clocks = []
     for row in rows:

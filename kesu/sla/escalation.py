@@ -1,11 +1,11 @@
 """Firing due SLA timers, and escalating complaints on a rule's say-so.
 
-The worker calls ``fire_due`` in one transaction: it claims the due clocks with one
-compare-and-set ``UPDATE … RETURNING`` (on PostgreSQL its subquery takes ``FOR UPDATE SKIP
-LOCKED``, so several workers split the due clocks between them), records one ``sla_alerts`` row
-per threshold crossed (``INSERT … ON CONFLICT DO NOTHING`` on the unique key (complaint, kind,
+The worker calls ``fire_due`` in one transaction: it claims the due clocks (``kesu.sla.timers``:
+on PostgreSQL ``FOR UPDATE SKIP LOCKED``, so several workers split the due clocks between
+them), re-arms them all with one statement, records one ``sla_alerts`` row per threshold
+crossed (``INSERT … ON CONFLICT DO NOTHING`` on the unique key (complaint, kind,
 deadline): an alert already recorded is never announced again), then announces each new alert
-on the timeline, to the people of its level and as an escalation task, and re-arms the clock.
+on the timeline, to the people of its level and as an escalation task.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, select, text, update
+from sqlalchemy import Table, select, text
 from sqlalchemy.dialects import sqlite
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from kesu.accounts.models import Team, User
 from kesu.accounts.service import Actor
@@ -28,10 +28,10 @@ from kesu.notify.service import Notice, batched, notify
 from kesu.notify.texts import local_time
 from kesu.routing.engine import rules_running
 from kesu.routing.facts import is_urgent
-from kesu.sla import config
+from kesu.sla import config, timers
 from kesu.sla.milestones import STAGE, label
 from kesu.sla.models import SlaAlert, SlaClock
-from kesu.sla.service import KINDS, LEVEL_OF_KIND, plan
+from kesu.sla.service import KINDS, LEVEL_OF_KIND, WAKE, plan, sync
 from kesu.tasks.service import create_task, insert_tasks, task_row
 from kesu.web.i18n import N_
 from kesu.web.i18n import gettext as _
@@ -49,58 +49,64 @@ EVENT_OF_KIND = {
 LEVEL_NAMES = {0: N_("预警"), 1: N_("一级"), 2: N_("二级"), 3: N_("三级")}
 
 
-def claim_due(session: Session, now: datetime, limit: int) -> dict[int, str | None]:
-    """Takes up to ``limit`` due clocks: ``{clock id: the kind of threshold due}``."""
-    table = cast(Table, SlaClock.__table__)
-    due = (
-        select(table.c.id)
-        .where(table.c.next_fire_at <= now)
-        .order_by(table.c.next_fire_at)
-        .limit(limit)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
-    stmt = (
-        update(table)
-        .where(table.c.id.in_(due.scalar_subquery()), table.c.next_fire_at <= now)
-        .values(next_fire_at=None)
-        .returning(table.c.id, table.c.next_kind)
-    )
-    return {row.id: row.next_kind for row in session.execute(stmt)}
-
-
 def fire_due(session: Session, clock: Clock, limit: int = 1000) -> tuple[int, int]:
-    """One batch of due timers; returns (clocks claimed, alerts announced)."""
+    """Due timers, up to ``limit`` clocks; returns (clocks claimed, alerts announced).
+
+    A sentinel's wake (``WAKE``) syncs its complaint, which stores the latent clock about to
+    fire (kesu.sla.service); that clock is due at once, so the batch runs again for it."""
+    claimed = announced = 0
+    for _round in range(len(KINDS) + 1):
+        found, fired, woken = _fire_batch(session, clock, limit)
+        claimed, announced = claimed + found, announced + fired
+        if not woken:
+            break
+        for complaint in woken:
+            sync(session, clock, complaint, touch_complaint=False)
+        session.flush()
+    return claimed, announced
+
+
+def _fire_batch(session: Session, clock: Clock, limit: int) -> tuple[int, int, list[Complaint]]:
     now = clock.now()
-    claimed = claim_due(session, now, limit)
-    if not claimed:
-        return 0, 0
-    # selectinload: the complaints by primary key (a joined load would nest the customer's
-    # inner join in an outer join, which SQLite answers by scanning every complaint).
-    rows = session.scalars(
-        select(SlaClock)
-        .where(SlaClock.id.in_(list(claimed)))
-        .options(selectinload(SlaClock.complaint))
-        .order_by(SlaClock.id)
-    ).all()
+    rows = timers.claim(session, now, limit)
+    if not rows:
+        return 0, 0, []
+    complaints = {
+        c.id: c
+        for c in session.scalars(
+            select(Complaint).where(Complaint.id.in_({r.complaint_id for r in rows}))
+        )
+    }
     pending: list[tuple[SlaClock, str, dict[str, Any]]] = []
+    woken: dict[int, Complaint] = {}
     for row in rows:
-        if row.status != "running":
+        kind = row.next_kind
+        row.next_fire_at = None
+        row.next_kind = None
+        if row.status != "running" or row.complaint_id not in complaints:
             continue
         calendar = config.calendar(session, row.calendar_code)
-        kind = claimed[row.id]
         # A clock far past its deadline (the worker was down) crosses several thresholds at
         # once: record them all now, in order.
-        while kind is not None:
+        while kind in KINDS:
             pending.append((row, kind, _alert(row, kind, now)))
             row.notified = max(row.notified, KINDS.index(kind) + 1)
             plan(row, calendar, now)
             due = row.next_fire_at
             kind = row.next_kind if due is not None and due <= now else None
+        if kind == WAKE:  # the sync re-arms it
+            woken[row.complaint_id] = complaints[row.complaint_id]
+    # Re-armed before the announcements: an escalation may assign the complaint, whose SLA
+    # sync then reads these clocks back from the database.
+    timers.write(session, rows, now)
     fresh = _record(session, [alert for _, _, alert in pending])
-    announcing = [p for p in pending if (p[2]["complaint_id"], p[2]["kind"]) in fresh]
+    announcing = [
+        (complaints[row.complaint_id], row, kind, alert)
+        for row, kind, alert in pending
+        if (alert["complaint_id"], alert["kind"]) in fresh
+    ]
     _announce(session, clock, announcing)
-    return len(claimed), len(announcing)
+    return len(rows), len(announcing), list(woken.values())
 
 
 def _alert(row: SlaClock, kind: str, now: datetime) -> dict[str, Any]:
@@ -144,7 +150,7 @@ _UNNEST_ALERTS = text(
 def _announce(
     session: Session,
     clock: Clock,
-    alerts: list[tuple[SlaClock, str, dict[str, Any]]],
+    alerts: list[tuple[Complaint, SlaClock, str, dict[str, Any]]],
 ) -> None:
     """The timeline events, notifications and escalation tasks of new alerts, written with a
     few multi-row INSERTs whatever their number."""
@@ -152,8 +158,9 @@ def _announce(
     entries = []
     tasks: list[dict[str, Any]] = []
     with session.no_autoflush, batched(session):
-        for row, kind, alert in alerts:
-            entries.append(_one(session, clock, directory, row, kind, alert["deadline"], tasks))
+        for complaint, row, kind, alert in alerts:
+            deadline = alert["deadline"]
+            entries.append(_one(session, clock, directory, complaint, row, kind, deadline, tasks))
     timeline.record_many(session, clock, SLA_ACTOR, entries)
     insert_tasks(session, tasks)
 
@@ -162,12 +169,12 @@ def _one(
     session: Session,
     clock: Clock,
     directory: Directory,
+    complaint: Complaint,
     row: SlaClock,
     kind: str,
     deadline: datetime,
     tasks: list[dict[str, Any]],
 ) -> tuple[Complaint, str, str, dict[str, Any]]:
-    complaint = row.complaint
     stage_limit = row.milestone == STAGE  # a reminder to the handler, never an escalation
     level = 0 if stage_limit else LEVEL_OF_KIND[kind]
     event = EVENT_OF_KIND[kind]

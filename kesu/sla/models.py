@@ -108,6 +108,9 @@ class SlaClock(Base):
     notified: Mapped[int] = mapped_column(default=0)
     next_fire_at: Mapped[datetime | None]
     next_kind: Mapped[str | None] = mapped_column(String(16))
+    # On one running clock of the complaint (kesu.sla.service): the first threshold of its
+    # clocks that have no row yet; ``next_fire_at`` is then at most this (next_kind "wake").
+    wake_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]
 
     # complaint.sla_clocks (a backref): the clocks of a complaint, pending ones included.
@@ -125,7 +128,11 @@ class SlaAlert(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id", ondelete="CASCADE"))
-    clock_id: Mapped[int | None] = mapped_column(ForeignKey("sla_clocks.id", ondelete="SET NULL"))
+    # The clock that fired it (None for a rule's escalation). Not a foreign key: it would cost
+    # a check per alert in the worker's pass, and each deleted clock a scan of this table
+    # (there is no index on it); clocks are only ever deleted with their complaint, which
+    # deletes its alerts too.
+    clock_id: Mapped[int | None]
     # "warning:first_response", "breach:resolution", "level2:solution", "rule:7:level3" …
     kind: Mapped[str] = mapped_column(String(64))
     deadline: Mapped[datetime]

@@ -5,10 +5,23 @@ stop, pause or re-target a clock. It is idempotent: it derives the clocks the co
 have from its current state and policy, and brings the rows there. ``complaints.due_at``
 becomes the earliest deadline of a running clock (Zammad's ``escalation_at``), so the overdue
 list and the workbench read one indexed column.
+
+**Only the clocks that need a row have one.** A new complaint under the standard policy has
+five clocks, but until something happens to them four are pure functions of the complaint
+(started at its arrival or at its stage entry, never paused, never alerted, on the current
+policy). Those are *latent*: derived on every sync (``derive``), shown by the API, counted in
+``due_at``, but not stored. A clock gets a row when it must remember something — met or
+stopped, paused, started at a moment the complaint does not record (a reopen) — or when its
+first threshold comes before every stored timer of the complaint (it is about to fire). One
+stored running clock, the *sentinel*, carries ``wake_at``: the first threshold of the latent
+clocks. Its timer fires at ``min(its own next threshold, wake_at)``; when it is the wake
+(``next_kind = WAKE``), the worker syncs the complaint, which stores the clock about to fire.
+A new complaint is registered with one or two clock rows instead of five.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
@@ -44,6 +57,7 @@ SYNC_EVENTS = frozenset(
 )
 OPEN_STATES = ("running", "paused")
 KINDS = ("warning", "breach", "level2", "level3")
+WAKE = "wake"  # next_kind of a sentinel whose timer is the latent clocks' first threshold
 LEVEL_OF_KIND = {"warning": 0, "breach": 1, "level2": 2, "level3": 3}
 
 
@@ -92,25 +106,127 @@ def sync(
     policy = select_policy(session, complaint) if complaint.is_open else None
     wanted = _wanted(policy, complaint, stage)
     rows = {(row.milestone, row.cycle): row for row in clocks_of(complaint)}
-    for key, row in rows.items():
+    # The latent clocks of the policy the stored clocks run on, which stop now (closing,
+    # merging, another policy): they get a row, met or cancelled, like a stored one.
+    before = _running_policy(session, rows.values())
+    stopping = {}
+    for key, want in _wanted(before, complaint, stage).items():
+        if key not in rows and key not in wanted:
+            stopping[key] = _new_clock(complaint, want, key[1], now)
+            _retarget(stopping[key], want, config.calendar(session, want.policy.calendar_code))
+    for row in rows.values():
+        row.wake_at = None  # set again below, on whichever clock carries it now
+    for key, row in [*rows.items(), *stopping.items()]:
         if row.status in OPEN_STATES and key not in wanted:
             _stop(row, complaint, stage, stages, now, session)
+    for key, row in stopping.items():
+        _store(complaint, row)
+        rows[key] = row
+    latent: dict[tuple[str, int], SlaClock] = {}
     for key, want in wanted.items():
         found = rows.get(key)
         if found is None:
-            found = _new_clock(complaint, want, key[1], now)
-            session.add(found)
-            rows[key] = found
+            found = latent[key] = _new_clock(complaint, want, key[1], now)
         _update(session, found, want, complaint, stage, stages, now)
-    due = min(
-        (r.due_at for r in rows.values() if r.status in OPEN_STATES and r.due_at), default=None
-    )
+    for key in _to_store(complaint, rows, latent, now):
+        _store(complaint, latent[key])
+        rows[key] = latent.pop(key)
+    _set_wake(session, rows.values(), latent.values(), now)
+    everything = [*rows.values(), *latent.values()]
+    due = min((r.due_at for r in everything if r.status in OPEN_STATES and r.due_at), default=None)
     if complaint.due_at != due:
         if touch_complaint:
             complaint.due_at = due
         else:
             table = cast(Table, Complaint.__table__)
             session.execute(update(table).where(table.c.id == complaint.id).values(due_at=due))
+
+
+def derive(session: Session, complaint: Complaint, now: datetime) -> list[SlaClock]:
+    """Every clock of the complaint, stored and latent (the latent ones as transient objects,
+    never added to the session), by cycle: what the API shows. Reads only."""
+    stages = {s.code: s for s in active_stages(session)}
+    stage = stages.get(complaint.stage)
+    stored = sorted(clocks_of(complaint), key=lambda r: (r.cycle, r.id or 0))
+    if not complaint.is_open:
+        return stored
+    have = {(r.milestone, r.cycle) for r in stored}
+    latent = []
+    for key, want in _wanted(select_policy(session, complaint), complaint, stage).items():
+        if key not in have:
+            row = _new_clock(complaint, want, key[1], now)
+            _update(session, row, want, complaint, stage, stages, now)
+            latent.append(row)
+    return sorted([*stored, *latent], key=lambda r: r.cycle)
+
+
+def _store(complaint: Complaint, row: SlaClock) -> None:
+    """A latent clock gets its row (inserted with the complaint's next flush)."""
+    getattr(complaint, "sla_clocks").append(row)  # noqa: B009 — the backref mypy cannot see
+
+
+def _running_policy(session: Session, rows: Iterable[SlaClock]) -> PolicySpec | None:
+    """The policy the complaint's stored running clocks are on (None: no clock runs)."""
+    policy_id = next((r.policy_id for r in rows if r.status in OPEN_STATES and r.policy_id), None)
+    return config.policy_by_id(session, policy_id) if policy_id is not None else None
+
+
+def _derivable(row: SlaClock, complaint: Complaint) -> bool:
+    """Whether the clock's start is a column of the complaint (so it can stay latent)."""
+    milestone = MILESTONES[row.milestone]
+    if milestone.starts == "stage":
+        return row.started_at == complaint.stage_entered_at
+    if milestone.starts == "resolved":
+        return row.started_at == complaint.resolved_at
+    return row.cycle == 0 and row.started_at == complaint.received_at
+
+
+def _to_store(
+    complaint: Complaint,
+    rows: dict[tuple[str, int], SlaClock],
+    latent: dict[tuple[str, int], SlaClock],
+    now: datetime,
+) -> list[tuple[str, int]]:
+    """The latent clocks that need a row now (see the module docstring)."""
+    store = [
+        key
+        for key, row in latent.items()
+        if row.status != "running"  # met, stopped or paused: it has something to remember
+        or (row.next_fire_at is not None and row.next_fire_at <= now)  # due already
+        or not _derivable(row, complaint)
+    ]
+    rest = sorted(
+        (k for k in latent if k not in store),
+        key=lambda k: (latent[k].next_fire_at is None, latent[k].next_fire_at or now),
+    )
+    running = [r for r in rows.values() if r.status == "running"]
+    running += [latent[k] for k in store if latent[k].status == "running"]
+    if not running and rest:  # someone must carry the wake: the earliest latent clock
+        store.append(rest.pop(0))
+        running.append(latent[store[-1]])
+    # Stored timers are the clocks' own here (the wake is set afterwards, by _set_wake).
+    fires = [r.next_fire_at for r in running if r.next_fire_at is not None]
+    if fires:  # a latent clock that would fire before every stored timer: store it now
+        horizon = min(fires)
+        store += [k for k in rest if (latent[k].next_fire_at or horizon) < horizon]
+    return store
+
+
+def _set_wake(
+    session: Session, rows: Iterable[SlaClock], latent: Iterable[SlaClock], now: datetime
+) -> None:
+    """Puts the latent clocks' first threshold on one stored running clock (the sentinel):
+    the one whose own timer comes first."""
+    wake = min((r.next_fire_at for r in latent if r.next_fire_at is not None), default=None)
+    if wake is None:
+        return
+    running = sorted(
+        (r for r in rows if r.status == "running"),
+        key=lambda r: (r.next_fire_at is None, r.next_fire_at or now, r.milestone),
+    )
+    if running:
+        running[0].wake_at = wake
+        plan(running[0], config.calendar(session, running[0].calendar_code), now)
 
 
 def _wanted(
@@ -145,8 +261,10 @@ def _start_of(milestone: Milestone, complaint: Complaint, cycle: int, now: datet
 
 
 def _new_clock(complaint: Complaint, want: _Wanted, cycle: int, now: datetime) -> SlaClock:
+    """A transient clock: it gets its row only through ``_store``."""
     return SlaClock(
-        complaint=complaint,
+        complaint_id=complaint.id,
+        wake_at=None,
         milestone=want.milestone.code,
         cycle=cycle,
         policy_id=None,
@@ -315,12 +433,14 @@ def plan(row: SlaClock, calendar: BusinessCalendar, now: datetime) -> None:
             done = index
             break
     row.notified = done
+    fire, kind = None, None
     if done < len(steps):
-        row.next_fire_at = time_at(mc, calendar, steps[done][1])
-        row.next_kind = steps[done][0] if row.next_fire_at else None
-    else:
-        row.next_fire_at = None
-        row.next_kind = None
+        fire = time_at(mc, calendar, steps[done][1])
+        kind = steps[done][0] if fire else None
+    if row.wake_at is not None and (fire is None or row.wake_at < fire):
+        fire, kind = row.wake_at, WAKE  # a latent clock's threshold comes first
+    row.next_fire_at = fire
+    row.next_kind = kind
     row.breached = row.breached or counted >= mc.target
     row.updated_at = now
 
