@@ -52,9 +52,25 @@ def create_complaint(
     idempotency_scope: str = "public",
     prepared: dict[str, Any] | None = None,
 ) -> tuple[Complaint, bool]:
-    """Registers a complaint. Returns ``(complaint, replayed)``; a retried key replays."""
-    if prepared:
-        session.info[events.PREPARED] = prepared
+    """Registers a complaint. Returns ``(complaint, replayed)``; a retried key replays.
+
+    ``prepared`` (from ``prepare``) is seen by this complaint's listeners only: several
+    creates may share one session (group commit), so it is set and removed around each."""
+    session.info[events.PREPARED] = prepared or {}
+    try:
+        return _create(session, clock, actor, data, idempotency_key, idempotency_scope)
+    finally:
+        session.info.pop(events.PREPARED, None)
+
+
+def _create(
+    session: Session,
+    clock: Clock,
+    actor: Actor,
+    data: ComplaintCreate,
+    idempotency_key: str | None,
+    idempotency_scope: str,
+) -> tuple[Complaint, bool]:
     fingerprint = request_fingerprint(data) if idempotency_key else ""
     if idempotency_key:
         previous = _replay(session, idempotency_scope, idempotency_key, fingerprint)
