@@ -103,6 +103,9 @@ def serve(
         log_level=log_level,
         access_log=access_log,
         proxy_headers=False,
+        # a worker's start (imports, app, warm-up) takes > 5 s on a loaded machine, and
+        # uvicorn kills a worker not ready within this many seconds (and again, for ever)
+        timeout_worker_healthcheck=60,
     )
 
 
