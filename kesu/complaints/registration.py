@@ -11,9 +11,9 @@ import json
 import secrets
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import or_, select
+from sqlalchemy import Table, insert, or_, select
 from sqlalchemy.orm import Session
 
 from kesu.accounts.service import Actor
@@ -173,16 +173,19 @@ def _replay(session: Session, scope: str, key: str, fingerprint: str) -> Complai
 def _remember(
     session: Session, scope: str, key: str, fingerprint: str, complaint: Complaint, now: Any
 ) -> None:
-    # A concurrent request with the same key makes the commit fail on the unique key; the
-    # caller then rolls back and replays (see ``replay_after_conflict``).
-    session.add(
-        IdempotencyKey(
-            scope=scope,
-            key=key,
-            request_hash=fingerprint,
-            complaint=complaint,
-            created_at=now,
-        )
+    # A concurrent request with the same key makes this INSERT (PostgreSQL) or the commit
+    # fail on the unique key; the caller then replays (see ``replay_after_conflict``). A plain
+    # INSERT after the flush that gives the complaint its id: no ORM object for this row.
+    session.flush()
+    session.execute(
+        insert(cast(Table, IdempotencyKey.__table__)),
+        {
+            "scope": scope,
+            "key": key,
+            "request_hash": fingerprint,
+            "complaint_id": complaint.id,
+            "created_at": now,
+        },
     )
 
 
