@@ -25,19 +25,22 @@ def record_audit(
 ) -> None:
     # A plain INSERT, not an ORM object: the row is append-only and nothing reads it back in
     # the transaction, so the unit of work's bookkeeping per object is saved (issue 13).
-    # It goes out at once, inside whatever transaction or savepoint is open.
-    session.execute(
-        insert(_TABLE),
-        {
-            "at": clock.now(),
-            "actor_id": actor.user_id,
-            "actor_label": actor.label,
-            "action": action,
-            "entity": entity,
-            "entity_id": str(entity_id),
-            "changes": _jsonable(changes),
-        },
-    )
+    # It goes out at once, inside whatever transaction or savepoint is open, without flushing
+    # the caller's pending objects first (they may not be complete yet; the row refers to no
+    # entity by foreign key, only to the acting user, who exists).
+    with session.no_autoflush:
+        session.execute(
+            insert(_TABLE),
+            {
+                "at": clock.now(),
+                "actor_id": actor.user_id,
+                "actor_label": actor.label,
+                "action": action,
+                "entity": entity,
+                "entity_id": str(entity_id),
+                "changes": _jsonable(changes),
+            },
+        )
 
 
 _TABLE = cast(Table, AuditLog.__table__)

@@ -174,6 +174,9 @@ class GroupCommit:
     def _commit(self, units: list[_Unit[Any]]) -> None:
         try:
             with self.db.session() as session:
+                # Begin (and, on SQLite, take the write lock) before the first savepoint, so
+                # a lock timeout fails the batch once instead of each unit waiting in turn.
+                session.connection()
                 for unit in units:
                     unit.run(session)
         except Exception as exc:

@@ -4,12 +4,14 @@ are bounded (503) and a withdrawn unit never runs."""
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from kesu.accounts.models import AuditLog
@@ -179,3 +181,27 @@ def test_a_full_queue_is_refused_at_once(db, clock):
         gate.opened.set()
     assert writer.wait(held) is None and writer.wait(queued) == "queued"
     writer.close()
+
+
+def test_a_held_write_lock_fails_the_whole_batch_once_with_503(backend, db, clock):
+    """A lock timeout fails a batch once: each unit does not wait for the lock in turn."""
+    if backend != "sqlite":
+        pytest.skip("the lock file is SQLite's")
+    short = Database(db.url, lock_timeout=0.3)
+    checkouts: list[int] = []
+    event.listen(short.engine, "checkout", lambda *args: checkouts.append(1))
+    writer = GroupCommit(short, timeout=5)
+    fd = os.open(db.url.split(":///", 1)[1] + ".writelock", os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # as another process's write would
+    try:
+        units = [writer.enqueue(create(clock, body(n))) for n in range(6)]
+        for unit in units:
+            with pytest.raises(ServiceBusy):
+                writer.wait(unit)
+    finally:
+        os.close(fd)
+    assert len(checkouts) <= 2  # one lock wait per batch (all six were queued within it)
+    writer.submit(create(clock, body(7)))  # the lock is free again: the writer goes on
+    writer.close()
+    short.dispose()
+    assert count(db, Complaint) == 1
