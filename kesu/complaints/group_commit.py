@@ -34,6 +34,7 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy.orm import Session
 
+from kesu.config import get_settings
 from kesu.db import Database, holds_write_lock
 from kesu.errors import ServiceBusy
 
@@ -208,5 +209,10 @@ def for_database(db: Database) -> GroupCommit:
 
 
 def submit(db: Database, work: Callable[[Session], T]) -> T:
-    """Shorthand: ``for_database(db).submit(work)``."""
+    """``for_database(db).submit(work)``; with ``KESU_GROUP_COMMIT=0``, ``work`` runs in a
+    write transaction of its own in the calling thread instead (same outcome, no batching),
+    to compare the two."""
+    if not get_settings().group_commit:
+        with db.session() as session:
+            return work(session)
     return for_database(db).submit(work)

@@ -205,3 +205,27 @@ def test_a_held_write_lock_fails_the_whole_batch_once_with_503(backend, db, cloc
     writer.close()
     short.dispose()
     assert count(db, Complaint) == 1
+
+
+def test_with_group_commit_off_a_create_commits_alone_in_the_caller(db, clock, monkeypatch):
+    from kesu.complaints import group_commit
+    from kesu.config import Settings
+
+    monkeypatch.setattr(group_commit, "get_settings", lambda: Settings(group_commit=False))
+    caller = threading.get_ident()
+    seen: list[int] = []
+
+    def work(session: Session) -> tuple[int, str, bool]:
+        seen.append(threading.get_ident())
+        return create(clock, body(1))(session)
+
+    group_commit.submit(db, work)
+    with pytest.raises(InvalidInput):
+        group_commit.submit(
+            db,
+            lambda session: create(clock, body(1, received_at="2000-01-01T00:00:00+00:00"))(
+                session
+            ),
+        )
+    assert seen == [caller] and db._group_commit is None
+    assert count(db, Complaint) == 1
