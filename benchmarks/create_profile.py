@@ -57,14 +57,16 @@ def main() -> None:
     def _count(conn: Any, cursor: Any, sql: str, params: Any, context: Any, many: bool) -> None:
         if counting["on"]:
             words = sql.split()
-            verb = words[0].upper()
-            table = ""
-            for marker in ("INTO", "FROM", "UPDATE"):
-                if marker in (w.upper() for w in words):  # noqa: SIM102
-                    idx = [w.upper() for w in words].index(marker)
-                    table = re.sub(r"[^a-z_]", "", words[idx + 1].lower())
-                    break
-            statements[f"{verb} {table}"] += 1
+            upper = [w.upper() for w in words]
+            table = next(
+                (
+                    re.sub(r"[^a-z_]", "", words[upper.index(m) + 1].lower())
+                    for m in ("INTO", "FROM", "UPDATE")
+                    if m in upper[:-1]
+                ),
+                "",
+            )
+            statements[f"{upper[0]} {table}"] += 1
 
     events._install()
     cpu: collections.Counter[str] = collections.Counter()
