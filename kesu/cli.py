@@ -103,7 +103,9 @@ def serve(
         log_level=log_level,
         access_log=access_log,
         proxy_headers=False,
-        timeout_worker_healthcheck=60,  # a spawned worker on a busy machine needs more than 5 s
+        # a worker's start (imports, app, warm-up) takes > 5 s on a loaded machine, and
+        # uvicorn kills a worker not ready within this many seconds (and again, for ever)
+        timeout_worker_healthcheck=60,
     )
 
 

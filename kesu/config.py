@@ -67,6 +67,7 @@ class Settings(BaseSettings):
     # The longest a request waits for the database (SQLite's write lock, a pooled connection,
     # a PostgreSQL row lock) before answering 503 with Retry-After.
     write_lock_timeout_seconds: float = 10.0
+    group_commit: bool = True  # creates share transactions (kesu/complaints/group_commit.py)
     # /healthz: unhealthy below this much free space in the data directory, or when a check
     # takes longer than health_timeout_seconds.
     health_min_free_bytes: int = 64 * 1024 * 1024

@@ -96,6 +96,17 @@ def make_engine(url: str, pool_size: int = 10, lock_timeout: float = 10.0) -> En
 # arbitrates between processes.
 _PROCESS_LOCKS: dict[str, threading.Lock] = {}
 _PROCESS_LOCKS_GUARD = threading.Lock()
+# Which thread holds each lock file's mutex now (``holds_write_lock``).
+_OWNERS: dict[str, int] = {}
+
+
+def holds_write_lock() -> bool:
+    """Whether this thread is inside a SQLite write transaction (it holds a write lock).
+
+    Such a thread must not wait for another thread's write (the group commit's writer):
+    the other thread would wait for this lock, and both for the timeout."""
+    me = threading.get_ident()
+    return any(owner == me for owner in list(_OWNERS.values()))
 
 
 class _WriteLock:
@@ -111,8 +122,9 @@ class _WriteLock:
     def __init__(self, path: Path, timeout: float = 10.0) -> None:
         self.path = path
         self.timeout = timeout
+        self.key = str(path.resolve())
         with _PROCESS_LOCKS_GUARD:
-            self.mutex = _PROCESS_LOCKS.setdefault(str(path.resolve()), threading.Lock())
+            self.mutex = _PROCESS_LOCKS.setdefault(self.key, threading.Lock())
 
     def _busy(self) -> Exception:
         from kesu.errors import ServiceBusy
@@ -125,10 +137,12 @@ class _WriteLock:
         if not self.mutex.acquire(timeout=max(self.timeout, 0.001)):
             raise self._busy()
         try:
-            return self._flock(deadline)
+            fd = self._flock(deadline)
         except BaseException:
             self.mutex.release()
             raise
+        _OWNERS[self.key] = threading.get_ident()
+        return fd
 
     def _flock(self, deadline: float) -> int:
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -167,6 +181,7 @@ class _WriteLock:
         return fd
 
     def release(self, fd: int) -> None:
+        _OWNERS.pop(self.key, None)
         os.close(fd)  # closing the descriptor drops the flock
         self.mutex.release()
 
@@ -237,6 +252,8 @@ class Database:
         self._writer = sessionmaker(bind=write_bind, expire_on_commit=False)
         self._reader = sessionmaker(bind=self.engine, expire_on_commit=False)
         self._probe: Engine | None = None
+        # The process's group-commit writer (kesu.complaints.group_commit), made on first use.
+        self._group_commit: Any = None
 
     @contextmanager
     def session(self, write: bool = True) -> Iterator[Session]:
@@ -286,6 +303,9 @@ class Database:
             conn.exec_driver_sql(probe).scalar()
 
     def dispose(self) -> None:
+        if self._group_commit is not None:
+            self._group_commit.close()
+            self._group_commit = None
         self.engine.dispose()
         if self._probe is not None:
             self._probe.dispose()

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
+from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from kesu.accounts.models import AuditLog
@@ -22,17 +23,27 @@ def record_audit(
     entity_id: object,
     changes: dict[str, Any],
 ) -> None:
-    session.add(
-        AuditLog(
-            at=clock.now(),
-            actor_id=actor.user_id,
-            actor_label=actor.label,
-            action=action,
-            entity=entity,
-            entity_id=str(entity_id),
-            changes=_jsonable(changes),
+    # A plain INSERT, not an ORM object: the row is append-only and nothing reads it back in
+    # the transaction, so the unit of work's bookkeeping per object is saved (issue 13).
+    # It goes out at once, inside whatever transaction or savepoint is open, without flushing
+    # the caller's pending objects first (they may not be complete yet; the row refers to no
+    # entity by foreign key, only to the acting user, who exists).
+    with session.no_autoflush:
+        session.execute(
+            insert(_TABLE),
+            {
+                "at": clock.now(),
+                "actor_id": actor.user_id,
+                "actor_label": actor.label,
+                "action": action,
+                "entity": entity,
+                "entity_id": str(entity_id),
+                "changes": _jsonable(changes),
+            },
         )
-    )
+
+
+_TABLE = cast(Table, AuditLog.__table__)
 
 
 def _jsonable(value: Any) -> Any:

@@ -14,7 +14,7 @@ from kesu.accounts.models import Team, User
 from kesu.accounts.permissions import Needs, NeedsW
 from kesu.accounts.roles import Permission
 from kesu.attachments import web as attachments_web
-from kesu.complaints import lifecycle, registration, service
+from kesu.complaints import group_commit, lifecycle, registration, service
 from kesu.complaints.access import get_complaint_for_user, require
 from kesu.complaints.models import Complaint
 from kesu.complaints.queries import (
@@ -103,30 +103,42 @@ def create_complaint(
     """Registers a complaint. A retry with the same ``Idempotency-Key`` returns the same one."""
     require(user, Permission.complaint_read)
     prepared = registration.prepare(db, body)  # triage's text work, before the write lock
-    with db.session() as session:
-        scope = f"user:{user.id}"
-        try:
-            complaint, replayed = registration.create_complaint(
-                session,
-                clock,
-                actor_for(user),
-                body,
-                idempotency_key,
-                idempotency_scope=scope,
-                prepared=prepared,
-            )
-            session.commit()
-        except IntegrityError:
-            # A concurrent retry with the same Idempotency-Key committed first: replay its result.
-            session.rollback()
-            existing = (
-                registration.replay_after_conflict(session, scope, idempotency_key, body)
-                if idempotency_key
-                else None
-            )
-            if existing is None:
-                raise
-            complaint, replayed = existing, True
+    scope = f"user:{user.id}"
+    actor = actor_for(user)
+
+    def register(session: Session) -> tuple[int, bool]:
+        complaint, replayed = registration.create_complaint(
+            session,
+            clock,
+            actor,
+            body,
+            idempotency_key,
+            idempotency_scope=scope,
+            prepared=prepared,
+        )
+        session.flush()
+        return complaint.id, replayed
+
+    clash: IntegrityError | None = None
+    try:
+        # Committed together with the other pending creates of this process (its own
+        # savepoint); returns once the transaction holding our rows has committed.
+        complaint_id, replayed = group_commit.submit(db, register)
+    except IntegrityError as exc:
+        if idempotency_key is None:
+            raise
+        clash, complaint_id, replayed = exc, 0, True
+    # The answer is read outside the write transaction (no write lock held while rendering).
+    with db.session(write=False) as session:
+        if clash is None:
+            complaint = session.get_one(Complaint, complaint_id)
+        else:
+            # A concurrent retry with the same Idempotency-Key committed first: replay it.
+            key = idempotency_key or ""
+            found = registration.replay_after_conflict(session, scope, key, body)
+            if found is None:
+                raise clash
+            complaint = found
         if replayed:
             response.headers["Idempotent-Replayed"] = "true"
         response.headers["Location"] = f"/api/v1/complaints/{complaint.id}"

@@ -11,9 +11,9 @@ import json
 import secrets
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import or_, select
+from sqlalchemy import Table, insert, or_, select
 from sqlalchemy.orm import Session
 
 from kesu.accounts.service import Actor
@@ -52,9 +52,25 @@ def create_complaint(
     idempotency_scope: str = "public",
     prepared: dict[str, Any] | None = None,
 ) -> tuple[Complaint, bool]:
-    """Registers a complaint. Returns ``(complaint, replayed)``; a retried key replays."""
-    if prepared:
-        session.info[events.PREPARED] = prepared
+    """Registers a complaint. Returns ``(complaint, replayed)``; a retried key replays.
+
+    ``prepared`` (from ``prepare``) is seen by this complaint's listeners only: several
+    creates may share one session (group commit), so it is set and removed around each."""
+    session.info[events.PREPARED] = prepared or {}
+    try:
+        return _create(session, clock, actor, data, idempotency_key, idempotency_scope)
+    finally:
+        session.info.pop(events.PREPARED, None)
+
+
+def _create(
+    session: Session,
+    clock: Clock,
+    actor: Actor,
+    data: ComplaintCreate,
+    idempotency_key: str | None,
+    idempotency_scope: str,
+) -> tuple[Complaint, bool]:
     fingerprint = request_fingerprint(data) if idempotency_key else ""
     if idempotency_key:
         previous = _replay(session, idempotency_scope, idempotency_key, fingerprint)
@@ -157,16 +173,19 @@ def _replay(session: Session, scope: str, key: str, fingerprint: str) -> Complai
 def _remember(
     session: Session, scope: str, key: str, fingerprint: str, complaint: Complaint, now: Any
 ) -> None:
-    # A concurrent request with the same key makes the commit fail on the unique key; the
-    # caller then rolls back and replays (see ``replay_after_conflict``).
-    session.add(
-        IdempotencyKey(
-            scope=scope,
-            key=key,
-            request_hash=fingerprint,
-            complaint=complaint,
-            created_at=now,
-        )
+    # A concurrent request with the same key makes this INSERT (PostgreSQL) or the commit
+    # fail on the unique key; the caller then replays (see ``replay_after_conflict``). A plain
+    # INSERT after the flush that gives the complaint its id: no ORM object for this row.
+    session.flush()
+    session.execute(
+        insert(cast(Table, IdempotencyKey.__table__)),
+        {
+            "scope": scope,
+            "key": key,
+            "request_hash": fingerprint,
+            "complaint_id": complaint.id,
+            "created_at": now,
+        },
     )
 
 

@@ -8,7 +8,7 @@ unguessable tracking token, and sees only public events, never internal notes or
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -17,14 +17,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from kesu.accounts.permissions import PUBLIC, PageNeeds, PageNeedsW
+from kesu.accounts.permissions import PUBLIC, PageNeeds
 from kesu.accounts.roles import Permission
 from kesu.accounts.service import Actor
-from kesu.accounts.views import PageUserR, PageUserW
+from kesu.accounts.views import PageUserR
 from kesu.attachments import pages as attachment_pages
 from kesu.clock import Clock
 from kesu.compensation import views as compensation_pages
-from kesu.complaints import lifecycle, registration, service
+from kesu.complaints import group_commit, lifecycle, registration, service
 from kesu.complaints.access import get_complaint_for_user
 from kesu.complaints.enums import Channel, StageCategory
 from kesu.complaints.models import Complaint, ComplaintEvent
@@ -182,8 +182,11 @@ def submit_page(request: Request, session: ReadSession) -> Response:
 
 @router.post("/submit", dependencies=[PUBLIC, rate_limit("public")])
 def submit(
-    request: Request, form: CheckedForm, session: WriteSession, clock: ClockDep, db: DatabaseDep
+    request: Request, form: CheckedForm, session: ReadSession, clock: ClockDep, db: DatabaseDep
 ) -> Response:
+    """The public form. Its session only reads (the form fields, the page again after an
+    error): the create itself goes to the process's group commit, and a request holding a
+    write transaction while it waits for the group writer would deadlock on the write lock."""
     values = _values(form)
     try:
         # First, before the session's first statement: a captcha provider's HTTP call must
@@ -196,26 +199,32 @@ def submit(
         data = complaint_from_form(form, Channel.web.value, fields, staff=False)
         data.locale = "en" if current_locale() == "en" else "zh_CN"  # the customer's language
         key = values["form_key"][:255] or None  # one complaint per rendered form
-        complaint, replayed = registration.create_complaint(
-            session,
-            clock,
-            Actor("customer", None, data.customer.name),
-            data,
-            key,
-            idempotency_scope="web-form",
-            prepared=registration.prepare(db, data),
-        )
-        if not replayed:
-            attachment_pages.attach(
-                session, clock, complaint, files, visibility="public", source="customer"
+        prepared = registration.prepare(db, data)
+
+        def register(unit: Session) -> str:
+            complaint, replayed = registration.create_complaint(
+                unit,
+                clock,
+                Actor("customer", None, data.customer.name),
+                data,
+                key,
+                idempotency_scope="web-form",
+                prepared=prepared,
             )
-        session.commit()
+            if not replayed:
+                attachment_pages.attach(
+                    unit, clock, complaint, files, visibility="public", source="customer"
+                )
+            return complaint.tracking_token
+
+        # committed with the other pending creates of this process (kesu.complaints.group_commit)
+        tracking_token = group_commit.submit(db, register)
     except KesuError as exc:
         session.rollback()
         if exc.code == "idempotency_key_reused":
             values["form_key"] = ""  # that form was sent already; this one gets a new key
         return _submit_page(request, session, values, exc, exc.status_code)
-    return redirect(f"/t/{complaint.tracking_token}?new=1")
+    return redirect(f"/t/{tracking_token}?new=1")
 
 
 def _verify_challenge(request: Request, form: FormData) -> None:
@@ -395,15 +404,19 @@ def new_page(request: Request, session: ReadSession, user: PageUserR) -> Respons
     return _new_page(request, session)
 
 
-@router.post("/complaints/new", dependencies=[PageNeedsW(Permission.complaint_create)])
+# PageNeeds, not PageNeedsW: the create goes to the group commit, and this request must hold
+# no write transaction meanwhile (``submit``).
+@router.post("/complaints/new", dependencies=[PageNeeds(Permission.complaint_create)])
 def create(
     request: Request,
     form: CheckedForm,
-    session: WriteSession,
+    session: ReadSession,
     clock: ClockDep,
-    user: PageUserW,
+    user: PageUserR,
     db: DatabaseDep,
 ) -> Response:
+    """The agent's entry form; reads only, the create goes to the group commit (see
+    ``submit``)."""
     values = _values(form)
     channel = values["channel"] if values["channel"] in STAFF_CHANNELS else Channel.phone.value
     files, file_error = attachment_pages.try_uploads(form)  # before the write lock
@@ -413,32 +426,41 @@ def create(
             raise file_error
         summary = desk.check_call_summary(text(form, "call_summary", desk.MAX_SUMMARY + 1))
         data = complaint_from_form(form, channel, codes, staff=True)
-        complaint, replayed = registration.create_complaint(
-            session,
-            clock,
-            actor_for(user),
-            data,
-            values["form_key"][:255] or None,
-            idempotency_scope=f"form:{user.id}",
-            prepared=registration.prepare(db, data),
+        prepared = registration.prepare(db, data)
+        visibility: Literal["public", "internal"] = (
+            "public" if text(form, "files_visibility") == "public" else "internal"
         )
-        if not replayed:
-            attachment_pages.attach(
-                session,
+
+        def register(unit: Session) -> str:
+            complaint, replayed = registration.create_complaint(
+                unit,
                 clock,
-                complaint,
-                files,
-                visibility="public" if text(form, "files_visibility") == "public" else "internal",
-                source="staff",
-                uploaded_by=user,
+                actor_for(user),
+                data,
+                values["form_key"][:255] or None,
+                idempotency_scope=f"form:{user.id}",
+                prepared=prepared,
             )
-        if summary and not replayed:
-            desk.record_call_summary(session, clock, actor_for(user), complaint, summary)
-        session.commit()
+            if not replayed:
+                attachment_pages.attach(
+                    unit,
+                    clock,
+                    complaint,
+                    files,
+                    visibility=visibility,
+                    source="staff",
+                    uploaded_by=user,
+                )
+            if summary and not replayed:
+                desk.record_call_summary(unit, clock, actor_for(user), complaint, summary)
+            return complaint.number
+
+        # committed with the other pending creates of this process (kesu.complaints.group_commit)
+        number = group_commit.submit(db, register)
     except KesuError as exc:
         session.rollback()
         return _new_page(request, session, values, exc, exc.status_code)
-    return redirect(f"/complaints/new/done/{complaint.number}")
+    return redirect(f"/complaints/new/done/{number}")
 
 
 @router.get("/complaints/new/done/{number}", dependencies=[PageNeeds(Permission.complaint_create)])
