@@ -282,7 +282,8 @@ def plans(args: argparse.Namespace) -> list[dict[str, Any]]:
     def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
                executemany: bool) -> None:  # fmt: skip
         if recording[0]:
-            statements.append((statement, parameters[0] if executemany else parameters))
+            many = executemany and isinstance(parameters, list | tuple)
+            statements.append((statement, parameters[0] if many else parameters))
 
     phone = phones[0] if phones else None
     data = ComplaintCreate.model_validate(body(random.randrange(10**7), phone))

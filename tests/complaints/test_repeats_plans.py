@@ -87,7 +87,8 @@ def test_a_create_reads_only_through_indexes(db, clock):
 
     def record(conn, cursor, statement, parameters, context, executemany) -> None:
         if recording[0]:
-            statements.append((statement, parameters[0] if executemany else parameters))
+            many = executemany and isinstance(parameters, list | tuple)
+            statements.append((statement, parameters[0] if many else parameters))
 
     event.listen(db.engine, "before_cursor_execute", record)
     try:
