@@ -239,3 +239,12 @@ def test_concurrent_intakes_lose_no_increment(db, clock):
     _assert_counted(db)
     with db.session(write=False) as session:
         assert sum(loads.actual_counts(session).values()) == 20
+
+
+def test_the_demo_loader_counts_its_core_rows(db, clock):
+    from kesu import demo
+
+    demo.generate(db, clock, 300, seed=5)
+    _assert_counted(db)
+    with db.session(write=False) as session:
+        assert sum(loads.actual_counts(session).values()) > 0
