@@ -11,12 +11,17 @@ so repeat detection finds earlier complaints), each with the category that the s
 "技术问题 → 技术支持部" assigns least-loaded. Prints p50/p95/p99 and the load average, and
 checks that every 201 is a row.
 
+``tx`` — the same creates in-process, timing only the write transaction (registration, the
+listeners, the commit; the triage text work is done before it, as the API does): the part
+that could grow with the data, with less of the HTTP and CPU noise of a shared machine.
+
 ``plans`` — one create in-process on a copy, every statement it runs captured and explained
 (SQLite ``EXPLAIN QUERY PLAN``, PostgreSQL ``EXPLAIN``), flagging full scans of the big
 tables: what "nothing in the write transaction scans" means, checked on real data.
 
     python benchmarks/create_scale_bench.py run --db /work/bench1m/kesu.db --creates 300
     python benchmarks/create_scale_bench.py run --db /work/bench1m/kesu.db --code /path/old
+    python benchmarks/create_scale_bench.py tx --db /work/bench1m/kesu.db
     python benchmarks/create_scale_bench.py plans --db /work/bench1m/kesu.db
 """
 
@@ -303,27 +308,77 @@ def plans(args: argparse.Namespace) -> list[dict[str, Any]]:
     return found
 
 
+def transactions(args: argparse.Namespace) -> dict[str, Any]:
+    """Sequential creates in-process: the write transaction alone (registration, listeners,
+    commit), timed per create — the part that could grow with the data, without HTTP, auth
+    and the triage text work (done before the transaction, as the API does)."""
+    database = migrated_copy(args)[0]
+    sys.path.insert(0, str(Path(args.code).resolve()))
+    import kesu
+    from kesu.accounts import service as accounts
+    from kesu.clock import SystemClock
+    from kesu.complaints import registration
+    from kesu.complaints.schemas import ComplaintCreate
+    from kesu.db import Database
+
+    db = Database(f"sqlite:///{database}")
+    total = args.warmup + args.creates
+    phones = known_phones(database, max(1, int(total * args.repeat_share)), args.seed)
+    rng = random.Random(args.seed)
+    clock = SystemClock()
+    latencies: list[float] = []
+    load_before = os.getloadavg()
+    for n in range(total):
+        phone = rng.choice(phones) if phones and rng.random() < args.repeat_share else None
+        data = ComplaintCreate.model_validate(body(n, phone))
+        prepared = registration.prepare(db, data)
+        t0 = time.perf_counter()
+        with db.session() as session:
+            registration.create_complaint(
+                session, clock, accounts.SYSTEM, data, f"tx-{args.seed}-{n}", "bench", prepared
+            )
+        if n >= args.warmup:
+            latencies.append((time.perf_counter() - t0) * 1000)
+    result = {
+        "db": str(args.db),
+        "code": str(Path(args.code).resolve()),
+        "imported": kesu.__file__,
+        "creates": len(latencies),
+        "p50_ms": round(statistics.median(latencies), 1),
+        "p95_ms": round(percentile(latencies, 0.95), 1),
+        "p99_ms": round(percentile(latencies, 0.99), 1),
+        "mean_ms": round(statistics.fmean(latencies), 1),
+        "load_before": [round(x, 2) for x in load_before],
+        "load_after": [round(x, 2) for x in os.getloadavg()],
+    }
+    if not args.keep:
+        shutil.rmtree(Path(args.workdir), ignore_errors=True)
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="mode", required=True)
-    for name in ("run", "plans"):
+    for name in ("run", "tx", "plans"):
         p = sub.add_parser(name)
         p.add_argument("--db", help="source SQLite database (copied, never written)")
         p.add_argument("--code", default=str(ROOT), help="checkout whose kesu runs")
         p.add_argument("--seed", type=int, default=13)
         p.add_argument("--workdir", default=str(ROOT / "bench-results" / f"create-scale-{name}"))
-    r = sub.choices["run"]
-    r.add_argument("--creates", type=int, default=300)
-    r.add_argument("--warmup", type=int, default=30)
-    r.add_argument("--workers", type=int, default=2)
-    r.add_argument("--repeat-share", type=float, default=0.2)
-    r.add_argument("--keep", action="store_true", help="keep the copied database")
+    for name in ("run", "tx"):
+        r = sub.choices[name]
+        r.add_argument("--creates", type=int, default=300)
+        r.add_argument("--warmup", type=int, default=30)
+        r.add_argument("--repeat-share", type=float, default=0.2)
+        r.add_argument("--keep", action="store_true", help="keep the copied database")
+    sub.choices["run"].add_argument("--workers", type=int, default=2)
     sub.choices["plans"].add_argument("--url", help="explain on this database URL instead")
     args = parser.parse_args()
     if not args.db and not getattr(args, "url", None):
         parser.error("--db is needed (or --url for plans)")
-    if args.mode == "run":
-        print(json.dumps(run(args), ensure_ascii=False))
+    if args.mode in ("run", "tx"):
+        result = run(args) if args.mode == "run" else transactions(args)
+        print(json.dumps(result, ensure_ascii=False))
         return
     found = plans(args)
     for item in found:
