@@ -165,3 +165,7 @@ class IdempotencyKey(Base):
     created_at: Mapped[datetime]
 
     complaint: Mapped[Complaint] = relationship(lazy="select")
+
+
+# The assignee counters' flush hook (kesu.routing.loads) is installed wherever complaints exist.
+import kesu.routing.loads  # noqa: E402, F401

@@ -75,7 +75,9 @@ def open_or_join(
             session.scalars(
                 select(Complaint.id)
                 .where(Complaint.category_id == category.id, Complaint.received_at >= now - WINDOW)
-                .order_by(Complaint.id.desc())
+                # The newest by the (category_id, received_at) index: a range of the window,
+                # never a walk down the whole category (ordering by id alone did that).
+                .order_by(Complaint.received_at.desc(), Complaint.id.desc())
                 .limit(MAX_LINKED_AT_OPEN)
             )
         )

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from kesu.accounts.models import Team, User
-from kesu.complaints.models import Complaint
+from kesu.routing import loads
 from kesu.routing.models import AgentProfile, AssignmentCursor
 from kesu.sla.calendar import BusinessCalendar, CalendarConfigError
 
@@ -80,15 +80,9 @@ def pick(
 
 
 def least_loaded(session: Session, people: list[User]) -> User:
-    """The person with the fewest open complaints (ties: the lowest id)."""
-    ids = [p.id for p in people]
-    counts = dict(
-        session.execute(
-            select(Complaint.assignee_id, func.count())
-            .where(Complaint.assignee_id.in_(ids), Complaint.is_open.is_(True))
-            .group_by(Complaint.assignee_id)
-        ).all()
-    )
+    """The person with the fewest open complaints (ties: the lowest id), read from the
+    counters of kesu.routing.loads: primary-key look-ups, not a count over the complaints."""
+    counts = loads.open_counts(session, (p.id for p in people))
     return min(people, key=lambda p: (counts.get(p.id, 0), p.id))
 
 

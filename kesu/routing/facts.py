@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -55,7 +56,7 @@ class ComplaintFacts:
         self.now = now
         self.local = now.astimezone(LOCAL_TZ)
         self._in_business_hours = business_hours
-        self._counts: dict[int, int] = {}
+        self._counts: dict[tuple[int, int | None], int] = {}
 
     def get(self, field: str, leaf: Leaf) -> Any:
         c = self.complaint
@@ -127,18 +128,35 @@ class ComplaintFacts:
         return self._in_business_hours
 
     def _same_category_count(self, leaf: Leaf) -> int:
-        """Complaints of this category received in the last ``window_hours`` (this one too)."""
+        """Complaints of this category received in the last ``window_hours`` (this one too),
+        counted up to the most the condition can tell apart (``count_cap``): during a spike
+        the rule "more than 5" reads 6 index entries, not every complaint of the day."""
         category = self.complaint.category
         if category is None:
             return 0
-        if leaf.window_hours not in self._counts:
+        cap = count_cap(leaf)
+        key = (leaf.window_hours, cap)
+        if key not in self._counts:
             since = self.now - timedelta(hours=leaf.window_hours)
-            self._counts[leaf.window_hours] = (
-                self.session.scalar(
-                    select(func.count())
-                    .select_from(Complaint)
-                    .where(Complaint.category_id == category.id, Complaint.received_at >= since)
-                )
-                or 0
+            matching = select(Complaint.id).where(
+                Complaint.category_id == category.id, Complaint.received_at >= since
             )
-        return self._counts[leaf.window_hours]
+            if cap is not None:
+                matching = matching.limit(cap)
+            self._counts[key] = (
+                self.session.scalar(select(func.count()).select_from(matching.subquery())) or 0
+            )
+        return self._counts[key]
+
+
+def count_cap(leaf: Leaf) -> int | None:
+    """The smallest count at which ``leaf`` stops changing its answer: any count at or above
+    it compares like the cap itself (gt/gte/lt/lte/eq/ne/in/not_in/between against numbers
+    below it). None: count everything (another operator, or a value that is not a number)."""
+    if leaf.op not in ("gt", "gte", "lt", "lte", "eq", "ne", "in", "not_in", "between"):
+        return None
+    values = leaf.value if isinstance(leaf.value, list | tuple) else [leaf.value]
+    numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+    if not numbers or len(numbers) != len(values) or not all(math.isfinite(v) for v in numbers):
+        return None
+    return max(0, math.floor(max(numbers)) + 1)

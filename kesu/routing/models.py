@@ -61,3 +61,15 @@ class AssignmentCursor(Base):
     )
     last_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     updated_at: Mapped[datetime]
+
+
+class AssigneeLoad(Base):
+    """Open complaints assigned to a person, kept by kesu.routing.loads in the transaction of
+    every change (what ``least_loaded`` reads instead of counting complaints)."""
+
+    __tablename__ = "assignee_loads"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    open_count: Mapped[int] = mapped_column(default=0, server_default="0")
