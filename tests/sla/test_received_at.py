@@ -4,7 +4,6 @@ the calendar's work stays a handful of steps."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -36,17 +35,15 @@ def fresh_settings() -> Iterator[None]:
 
 @pytest.mark.parametrize("offset", ["+00:00", "+14:00", "-12:00"])
 def test_received_at_in_year_one_is_refused_at_once(client, agent, db, offset):
-    before_steps, started = walk_steps(), time.perf_counter()
+    before_steps = walk_steps()
     response = client.post(
         "/api/v1/complaints",
         json={**BODY, "received_at": f"0001-01-01T00:00:00{offset}"},
         headers=agent,
     )
-    elapsed = time.perf_counter() - started
     assert response.status_code == 422, response.text
     assert response.json()["field"] == "received_at"
     assert walk_steps() - before_steps == 0  # no calendar work at all
-    assert elapsed < 2.0  # generous: it took 12-40 s; measured figures in BENCHMARKS.md
     assert _count(db) == 0
 
 
