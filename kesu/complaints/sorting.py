@@ -20,7 +20,6 @@ from sqlalchemy import ColumnElement, Select, false, select, true, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from kesu.accounts.models import User
-from kesu.complaints.access import scope_branches
 from kesu.complaints.enums import StageCategory
 from kesu.complaints.models import Complaint
 from kesu.complaints.queries import (
@@ -28,6 +27,7 @@ from kesu.complaints.queries import (
     _apply_filters,
     _decode_cursor,
     _encode_cursor,
+    query_branches,
     stage_names,
 )
 from kesu.errors import InvalidInput
@@ -92,13 +92,10 @@ def _segments(session: Session, sort: Sort, filters: ComplaintFilters) -> list[S
 Branch = tuple[ColumnElement[bool], bool | None]
 
 
-def _branches(user: User, filters: ComplaintFilters) -> list[Branch]:
-    """The scope branches, each with the ``is_open`` its complaints have (None: either)."""
-    own = filters.assignee in ("me", str(user.id), user.username)
-    if own and not filters.team_queue:
-        branches: list[ColumnElement[bool]] = [true()]
-    else:
-        branches = scope_branches(user, filters.team_queue)
+def _branches(session: Session, user: User, filters: ComplaintFilters) -> list[Branch]:
+    """The scope branches (``query_branches``), each with the ``is_open`` its complaints have
+    (None: either)."""
+    branches = query_branches(session, user, filters)
     if len(branches) == 1 and filters.open is None:
         # open and closed on their own (column, id) indexes
         return [
@@ -121,7 +118,7 @@ def list_sorted(
     base: Select[Complaint] = _apply_filters(session, select(Complaint), filters, now, user)
     segments = _segments(session, sort, filters)
     start, after = _read_cursor(sort, cursor, segments) if cursor else (0, None)
-    branches = _branches(user, filters)
+    branches = _branches(session, user, filters)
     rows: list[tuple[int, Complaint]] = []
     for index in range(start, len(segments)):
         want = limit + 1 - len(rows)
