@@ -103,6 +103,9 @@ def serve(
         log_level=log_level,
         access_log=access_log,
         proxy_headers=False,
+        # A worker is killed unless it answers the parent's ping within this; its start
+        # (imports, the warm-up) can take longer than uvicorn's 5 s on a loaded machine.
+        timeout_worker_healthcheck=30,
     )
 
 
