@@ -112,12 +112,9 @@ def list_complaints(
 
     Keyset pagination: the cost of a page does not grow with the number of complaints.
     """
-    stmt: Select[Complaint] = _apply_filters(session, select(Complaint), filters, now, user)
     by_due = bool(filters.overdue)
-    if cursor:
-        stmt = stmt.where(_after_cursor(_decode_cursor(cursor), by_due))
     order = (Complaint.due_at.asc(), Complaint.id.asc()) if by_due else (Complaint.id.desc(),)
-    found: dict[int, Complaint] = {}
+    after = _after_cursor(_decode_cursor(cursor), by_due) if cursor else None
     branches = query_branches(session, user, filters)
     if (
         filters.q
@@ -125,15 +122,22 @@ def list_complaints(
         and is_contact_search(session, filters.q, scope_filter(user))
     ):
         branches = [or_(*branches)]  # a few index look-ups: one pass over their rows
-    for branch in branches:
-        query = stmt.where(branch).order_by(*order).limit(limit + 1)
-        for row in session.scalars(query).unique():
-            found[row.id] = row
 
-    def key(c: Complaint) -> tuple[Any, ...]:
-        return (c.due_at, c.id) if by_due else (-c.id,)
+    def page_of(columns: Any, branch: ColumnElement[bool]) -> Any:  # Select of any columns
+        stmt = _apply_filters(session, columns, filters, now, user).where(branch)
+        if after is not None:
+            stmt = stmt.where(after)
+        return stmt.order_by(*order).limit(limit + 1)
 
-    rows = sorted(found.values(), key=key)[: limit + 1]
+    if len(branches) == 1:
+        rows = list(session.scalars(page_of(select(Complaint), branches[0])).unique())
+    else:
+        rows = _merged(
+            session,
+            [page_of(select(Complaint.id, Complaint.due_at), b) for b in branches],
+            by_due,
+            limit,
+        )
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
@@ -142,6 +146,27 @@ def list_complaints(
             [last.due_at.isoformat(), last.id] if by_due and last.due_at else [last.id]
         )
     return rows, next_cursor
+
+
+def _merged(
+    session: Session, pages: list[Select[Any]], by_due: bool, limit: int
+) -> list[Complaint]:
+    """The first ``limit + 1`` complaints of several branch queries, in list order.
+
+    Each branch reads only ``(id, due_at)`` (from its index); the rows that make the page are
+    then loaded in one statement, so an agent's three branches load 51 complaints, not 153.
+    """
+    keys: dict[int, tuple[Any, ...]] = {}
+    for page in pages:
+        for complaint_id, due_at in session.execute(page):
+            keys[complaint_id] = (due_at, complaint_id) if by_due else (-complaint_id,)
+    chosen = sorted(keys, key=keys.__getitem__)[: limit + 1]
+    if not chosen:
+        return []
+    loaded = {
+        c.id: c for c in session.scalars(select(Complaint).where(Complaint.id.in_(chosen))).unique()
+    }
+    return [loaded[i] for i in chosen if i in loaded]
 
 
 def _after_cursor(values: list[Any], by_due: bool) -> ColumnElement[bool]:

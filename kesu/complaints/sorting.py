@@ -146,27 +146,45 @@ def _segment_rows(
     after: tuple[Any, int] | None,
     limit: int,
 ) -> list[Complaint]:
-    """Up to ``limit`` rows of one segment after ``after``, merged over the scope branches."""
+    """Up to ``limit`` rows of one segment after ``after``, merged over the scope branches.
+
+    With several branches each reads only ``(id, key)`` and the rows of the page are loaded
+    in one statement afterwards (as ``queries.list_complaints`` does)."""
     column = segment.column
     order = [Complaint.id.desc() if sort.desc else Complaint.id.asc()]
-    stmt = base.where(segment.condition)
     if column is not None:
         order.insert(0, column.desc() if sort.desc else column.asc())
-    if after is not None:
-        mark: Any = tuple_(column, Complaint.id) if column is not None else Complaint.id
-        value: Any = after if column is not None else after[1]
-        stmt = stmt.where(mark < value if sort.desc else mark > value)
-    found: dict[int, Complaint] = {}
-    for branch, is_open in branches:
-        if None not in (segment.is_open, is_open) and segment.is_open != is_open:
-            continue  # e.g. closed complaints in an open stage: none, but the walk is long
-        for row in session.scalars(stmt.where(branch).order_by(*order).limit(limit)).unique():
-            found[row.id] = row
 
-    def key(c: Complaint) -> tuple[Any, ...]:
-        return (getattr(c, column.key), c.id) if column is not None else (c.id,)
+    def rows_of(stmt: Any) -> Any:  # a Select of any columns, narrowed to this segment
+        stmt = stmt.where(segment.condition)
+        if after is not None:
+            mark: Any = tuple_(column, Complaint.id) if column is not None else Complaint.id
+            value: Any = after if column is not None else after[1]
+            stmt = stmt.where(mark < value if sort.desc else mark > value)
+        return stmt
 
-    return sorted(found.values(), key=key, reverse=sort.desc)[:limit]
+    wanted = [
+        branch
+        for branch, is_open in branches
+        # e.g. closed complaints in an open stage: none, but the walk is long
+        if None in (segment.is_open, is_open) or segment.is_open == is_open
+    ]
+    if len(wanted) == 1:
+        query = rows_of(base).where(wanted[0]).order_by(*order).limit(limit)
+        return list(session.scalars(query).unique())
+    keys: dict[int, tuple[Any, ...]] = {}
+    key_column = column if column is not None else Complaint.id
+    for branch in wanted:
+        ids = base.with_only_columns(Complaint.id, key_column, maintain_column_froms=True)
+        query = rows_of(ids).where(branch).order_by(*order).limit(limit)
+        for complaint_id, key in session.execute(query):
+            keys[complaint_id] = (key, complaint_id)
+    chosen = sorted(keys, key=keys.__getitem__, reverse=sort.desc)[:limit]
+    if not chosen:
+        return []
+    loaded = select(Complaint).where(Complaint.id.in_(chosen))
+    found = {c.id: c for c in session.scalars(loaded).unique()}
+    return [found[i] for i in chosen if i in found]
 
 
 def _write_cursor(sort: Sort, index: int, key: Any, last_id: int) -> str:
