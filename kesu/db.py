@@ -198,8 +198,9 @@ def _configure_sqlite(engine: Engine, lock_path: Path | None, lock_timeout: floa
         # load). 64 MiB of cache and 256 MiB mapped per connection made each server process
         # grow to 0.95-1.33 GB at 1,000,000 complaints. 16 MiB of cache holds a list page's
         # index and table pages many times over; reads beyond it come from the OS page cache
-        # (shared by every process, not counted in theirs), which a mapping only spares a
-        # copy (measured: no difference in page latency; benchmarks/pages_bench.py).
+        # (shared by every process, not counted in theirs); a mapping would only spare a copy
+        # of the few hundred pages a list reads (per-process RSS at 1M after the page load:
+        # ~0.6 GB before, ~0.5 GB now; benchmarks/pages_bench.py, BENCHMARKS.md).
         cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         cursor.execute("PRAGMA temp_store=MEMORY")
         cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
