@@ -75,7 +75,7 @@ class Settings(BaseSettings):
     # while a request holds SQLite's write lock; PostgreSQL deployments may raise it.
     threads: int = 8
     # Warm the segmenter, the triage models, the templates and the configuration before the
-    # first request (kesu.web.warmup); off only where start-up time matters more (tests).
+    # first request (kesu.web.warmup). Never under KESU_ENVIRONMENT=test (kesu.web.app).
     warm_up: bool = True
     # FastAPI's built-in OpenTelemetry spans and metrics; off unless an exporter is set up.
     telemetry: bool = False
