@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     # Threads per process for sync routes. Few threads keep the GIL from being handed around
     # while a request holds SQLite's write lock; PostgreSQL deployments may raise it.
     threads: int = 8
+    # Warm the segmenter, the triage models, the templates and the configuration before the
+    # first request (kesu.web.warmup). Never under KESU_ENVIRONMENT=test (kesu.web.app).
+    warm_up: bool = True
     # FastAPI's built-in OpenTelemetry spans and metrics; off unless an exporter is set up.
     telemetry: bool = False
 

@@ -62,6 +62,11 @@ class Base(DeclarativeBase):
     }
 
 
+# Per SQLite connection (see _on_connect): the page cache in KiB and the memory-mapped bytes.
+SQLITE_CACHE_KIB = 16 * 1024
+SQLITE_MMAP_BYTES = 0
+
+
 def make_engine(url: str, pool_size: int = 10, lock_timeout: float = 10.0) -> Engine:
     """``lock_timeout`` bounds every wait for the database: SQLite's write lock (our ``flock``
     and SQLite's busy handler) and a free pooled connection; past it the request fails with
@@ -203,9 +208,17 @@ def _configure_sqlite(engine: Engine, lock_path: Path | None, lock_timeout: floa
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
-        cursor.execute("PRAGMA cache_size=-65536")
+        # Memory (issue 13): each connection has its own page cache and its own mapping of
+        # the file, and a process keeps up to its pool size of them (10, plus overflow under
+        # load). 64 MiB of cache and 256 MiB mapped per connection made each server process
+        # grow to 0.95-1.33 GB at 1,000,000 complaints. 16 MiB of cache holds a list page's
+        # index and table pages many times over; reads beyond it come from the OS page cache
+        # (shared by every process, not counted in theirs); a mapping would only spare a copy
+        # of the few hundred pages a list reads (per-process RSS at 1M after the page load:
+        # ~0.6 GB before, ~0.5 GB now; benchmarks/pages_bench.py, BENCHMARKS.md).
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         cursor.execute("PRAGMA temp_store=MEMORY")
-        cursor.execute("PRAGMA mmap_size=268435456")
+        cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
         # Fewer, larger checkpoints: pages written many times are copied back once.
         cursor.execute("PRAGMA wal_autocheckpoint=8000")
         cursor.close()

@@ -56,8 +56,7 @@ class Complaint(Base):
     __tablename__ = "complaints"
     __table_args__ = (
         Index("ix_complaints_stage_id", "stage", "id"),
-        Index("ix_complaints_team_id_id", "team_id", "id"),
-        Index("ix_complaints_assignee_id_id", "assignee_id", "id"),
+        # The (team_id | assignee_id, id, …) indexes of the lists: kesu/workbench/models.py.
         Index(
             "ix_complaints_open_due_at",
             "due_at",

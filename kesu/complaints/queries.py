@@ -112,33 +112,32 @@ def list_complaints(
 
     Keyset pagination: the cost of a page does not grow with the number of complaints.
     """
-    stmt: Select[Complaint] = _apply_filters(session, select(Complaint), filters, now, user)
     by_due = bool(filters.overdue)
-    if cursor:
-        stmt = stmt.where(_after_cursor(_decode_cursor(cursor), by_due))
     order = (Complaint.due_at.asc(), Complaint.id.asc()) if by_due else (Complaint.id.desc(),)
-    found: dict[int, Complaint] = {}
-    own = filters.assignee in ("me", str(user.id), user.username)
-    # One's own complaints are always in scope, so "assigned to me" needs no scope branches
-    # (a branch like "team is NULL" would otherwise walk all of my complaints to find none).
-    branches = (
-        [true()] if own and not filters.team_queue else scope_branches(user, filters.team_queue)
-    )
+    after = _after_cursor(_decode_cursor(cursor), by_due) if cursor else None
+    branches = query_branches(session, user, filters)
     if (
         filters.q
         and len(branches) > 1
         and is_contact_search(session, filters.q, scope_filter(user))
     ):
         branches = [or_(*branches)]  # a few index look-ups: one pass over their rows
-    for branch in branches:
-        query = stmt.where(branch).order_by(*order).limit(limit + 1)
-        for row in session.scalars(query).unique():
-            found[row.id] = row
 
-    def key(c: Complaint) -> tuple[Any, ...]:
-        return (c.due_at, c.id) if by_due else (-c.id,)
+    def page_of(columns: Any, branch: ColumnElement[bool]) -> Any:  # Select of any columns
+        stmt = _apply_filters(session, columns, filters, now, user).where(branch)
+        if after is not None:
+            stmt = stmt.where(after)
+        return stmt.order_by(*order).limit(limit + 1)
 
-    rows = sorted(found.values(), key=key)[: limit + 1]
+    if len(branches) == 1:
+        rows = list(session.scalars(page_of(select(Complaint), branches[0])).unique())
+    else:
+        rows = _merged(
+            session,
+            [page_of(select(Complaint.id, Complaint.due_at), b) for b in branches],
+            by_due,
+            limit,
+        )
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
@@ -147,6 +146,27 @@ def list_complaints(
             [last.due_at.isoformat(), last.id] if by_due and last.due_at else [last.id]
         )
     return rows, next_cursor
+
+
+def _merged(
+    session: Session, pages: list[Select[Any]], by_due: bool, limit: int
+) -> list[Complaint]:
+    """The first ``limit + 1`` complaints of several branch queries, in list order.
+
+    Each branch reads only ``(id, due_at)`` (from its index); the rows that make the page are
+    then loaded in one statement, so an agent's three branches load 51 complaints, not 153.
+    """
+    keys: dict[int, tuple[Any, ...]] = {}
+    for page in pages:
+        for complaint_id, due_at in session.execute(page):
+            keys[complaint_id] = (due_at, complaint_id) if by_due else (-complaint_id,)
+    chosen = sorted(keys, key=keys.__getitem__)[: limit + 1]
+    if not chosen:
+        return []
+    loaded = {
+        c.id: c for c in session.scalars(select(Complaint).where(Complaint.id.in_(chosen))).unique()
+    }
+    return [loaded[i] for i in chosen if i in loaded]
 
 
 def _after_cursor(values: list[Any], by_due: bool) -> ColumnElement[bool]:
@@ -170,6 +190,83 @@ def _ref_id(ref: str, field: str) -> int:
     return int(ref)
 
 
+class _NoOne:
+    """The filter value "none": no team, or nobody assigned."""
+
+    def __repr__(self) -> str:
+        return "NO_ONE"
+
+
+NO_ONE = _NoOne()
+Ref = int | _NoOne | None  # an id, "none", or no filter
+
+
+def _team_ref(session: Session, f: ComplaintFilters) -> Ref:
+    if not f.team:
+        return None
+    if f.team == "none":
+        return NO_ONE
+    team_id = (
+        _ref_id(f.team, "team")
+        if f.team.isdigit()
+        else session.scalar(select(Team.id).where(Team.code == f.team))
+    )
+    if team_id is None:
+        raise InvalidInput(_("没有这个团队：%(team)s") % {"team": f.team}, field="team")
+    return team_id
+
+
+def _assignee_ref(session: Session, f: ComplaintFilters, user: User) -> Ref:
+    ref = f.assignee
+    if not ref:
+        return None
+    if ref == "none":
+        return NO_ONE
+    user_id = (
+        user.id
+        if ref == "me"
+        else (
+            _ref_id(ref, "assignee")
+            if ref.isdigit()
+            else session.scalar(select(User.id).where(User.username == ref))
+        )
+    )
+    if user_id is None:
+        raise InvalidInput(_("没有这个用户：%(user)s") % {"user": ref}, field="assignee")
+    return user_id
+
+
+def query_branches(
+    session: Session, user: User, filters: ComplaintFilters
+) -> list[ColumnElement[bool]]:
+    """The scope branches a list runs one keyset query for, without those the filters' team
+    and assignee leave empty or that another branch already covers.
+
+    The scope of an agent (and any team queue) is three branches: the unassigned pool (no
+    team), their own complaints and their team's. A filter on a team or an assignee makes
+    some of them contradictory (``team_id IS NULL AND team_id = 3``) and some redundant;
+    the database does not see that and walks the whole index of the branch looking for a
+    row that cannot exist (issue 13: an agent's ``team=`` took 331 ms at 1,000,000). An
+    empty list means nothing can match.
+    """
+    team, assignee = _team_ref(session, filters), _assignee_ref(session, filters, user)
+    if assignee == user.id:
+        return [true()]  # one's own complaints are always in scope
+    branches = scope_branches(user, filters.team_queue)
+    if len(branches) == 1:
+        return branches  # everything in scope: the filters alone decide
+    my_team = user.team_id
+    narrowed: list[ColumnElement[bool]] = []
+    if team is None or team is NO_ONE:
+        narrowed.append(Complaint.team_id.is_(None))  # the pool
+    # One's own, unless the filter excludes them or the pool or team branch holds them all.
+    if assignee is None and team is not NO_ONE and (team is None or team != my_team):
+        narrowed.append(Complaint.assignee_id == user.id)
+    if my_team is not None and team in (None, my_team):
+        narrowed.append(Complaint.team_id == my_team)
+    return narrowed
+
+
 def _apply_filters(
     session: Session, stmt: Select[Complaint], f: ComplaintFilters, now: datetime, user: User
 ) -> Select[Complaint]:
@@ -181,35 +278,24 @@ def _apply_filters(
         if (f.open or f.overdue) and stage.category == "closed":
             # Open complaints are never in a closed stage: answer without walking the index.
             stmt = stmt.where(false())
-    if f.team:
-        if f.team == "none":
-            stmt = stmt.where(Complaint.team_id.is_(None))
-        else:
-            team_id = (
-                _ref_id(f.team, "team")
-                if f.team.isdigit()
-                else session.scalar(select(Team.id).where(Team.code == f.team))
+        elif f.open is None and not f.overdue:
+            # A stage holds only open or only closed complaints (lifecycle sets is_open from
+            # the stage's category, which cannot be edited): saying which lets the database
+            # read the partial (team | assignee, stage, id) indexes of open complaints
+            # instead of walking a whole team's or person's complaints.
+            stmt = stmt.where(
+                Complaint.is_open == (true() if stage.category != "closed" else false())
             )
-            if team_id is None:
-                raise InvalidInput(_("没有这个团队：%(team)s") % {"team": f.team}, field="team")
-            stmt = stmt.where(Complaint.team_id == team_id)
-    if f.assignee:
-        if f.assignee == "none":
-            stmt = stmt.where(Complaint.assignee_id.is_(None))
-        else:
-            ref = f.assignee
-            user_id = (
-                user.id
-                if ref == "me"
-                else (
-                    _ref_id(ref, "assignee")
-                    if ref.isdigit()
-                    else session.scalar(select(User.id).where(User.username == ref))
-                )
-            )
-            if user_id is None:
-                raise InvalidInput(_("没有这个用户：%(user)s") % {"user": ref}, field="assignee")
-            stmt = stmt.where(Complaint.assignee_id == user_id)
+    team = _team_ref(session, f)
+    if team is NO_ONE:
+        stmt = stmt.where(Complaint.team_id.is_(None))
+    elif team is not None:
+        stmt = stmt.where(Complaint.team_id == team)
+    assignee = _assignee_ref(session, f, user)
+    if assignee is NO_ONE:
+        stmt = stmt.where(Complaint.assignee_id.is_(None))
+    elif assignee is not None:
+        stmt = stmt.where(Complaint.assignee_id == assignee)
     if f.severity:
         stmt = stmt.where(Complaint.severity == f.severity)
     if f.channel:

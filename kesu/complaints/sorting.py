@@ -20,7 +20,6 @@ from sqlalchemy import ColumnElement, Select, false, select, true, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from kesu.accounts.models import User
-from kesu.complaints.access import scope_branches
 from kesu.complaints.enums import StageCategory
 from kesu.complaints.models import Complaint
 from kesu.complaints.queries import (
@@ -28,6 +27,7 @@ from kesu.complaints.queries import (
     _apply_filters,
     _decode_cursor,
     _encode_cursor,
+    query_branches,
     stage_names,
 )
 from kesu.errors import InvalidInput
@@ -92,13 +92,10 @@ def _segments(session: Session, sort: Sort, filters: ComplaintFilters) -> list[S
 Branch = tuple[ColumnElement[bool], bool | None]
 
 
-def _branches(user: User, filters: ComplaintFilters) -> list[Branch]:
-    """The scope branches, each with the ``is_open`` its complaints have (None: either)."""
-    own = filters.assignee in ("me", str(user.id), user.username)
-    if own and not filters.team_queue:
-        branches: list[ColumnElement[bool]] = [true()]
-    else:
-        branches = scope_branches(user, filters.team_queue)
+def _branches(session: Session, user: User, filters: ComplaintFilters) -> list[Branch]:
+    """The scope branches (``query_branches``), each with the ``is_open`` its complaints have
+    (None: either)."""
+    branches = query_branches(session, user, filters)
     if len(branches) == 1 and filters.open is None:
         # open and closed on their own (column, id) indexes
         return [
@@ -121,7 +118,7 @@ def list_sorted(
     base: Select[Complaint] = _apply_filters(session, select(Complaint), filters, now, user)
     segments = _segments(session, sort, filters)
     start, after = _read_cursor(sort, cursor, segments) if cursor else (0, None)
-    branches = _branches(user, filters)
+    branches = _branches(session, user, filters)
     rows: list[tuple[int, Complaint]] = []
     for index in range(start, len(segments)):
         want = limit + 1 - len(rows)
@@ -149,27 +146,45 @@ def _segment_rows(
     after: tuple[Any, int] | None,
     limit: int,
 ) -> list[Complaint]:
-    """Up to ``limit`` rows of one segment after ``after``, merged over the scope branches."""
+    """Up to ``limit`` rows of one segment after ``after``, merged over the scope branches.
+
+    With several branches each reads only ``(id, key)`` and the rows of the page are loaded
+    in one statement afterwards (as ``queries.list_complaints`` does)."""
     column = segment.column
     order = [Complaint.id.desc() if sort.desc else Complaint.id.asc()]
-    stmt = base.where(segment.condition)
     if column is not None:
         order.insert(0, column.desc() if sort.desc else column.asc())
-    if after is not None:
-        mark: Any = tuple_(column, Complaint.id) if column is not None else Complaint.id
-        value: Any = after if column is not None else after[1]
-        stmt = stmt.where(mark < value if sort.desc else mark > value)
-    found: dict[int, Complaint] = {}
-    for branch, is_open in branches:
-        if None not in (segment.is_open, is_open) and segment.is_open != is_open:
-            continue  # e.g. closed complaints in an open stage: none, but the walk is long
-        for row in session.scalars(stmt.where(branch).order_by(*order).limit(limit)).unique():
-            found[row.id] = row
 
-    def key(c: Complaint) -> tuple[Any, ...]:
-        return (getattr(c, column.key), c.id) if column is not None else (c.id,)
+    def rows_of(stmt: Any) -> Any:  # a Select of any columns, narrowed to this segment
+        stmt = stmt.where(segment.condition)
+        if after is not None:
+            mark: Any = tuple_(column, Complaint.id) if column is not None else Complaint.id
+            value: Any = after if column is not None else after[1]
+            stmt = stmt.where(mark < value if sort.desc else mark > value)
+        return stmt
 
-    return sorted(found.values(), key=key, reverse=sort.desc)[:limit]
+    wanted = [
+        branch
+        for branch, is_open in branches
+        # e.g. closed complaints in an open stage: none, but the walk is long
+        if None in (segment.is_open, is_open) or segment.is_open == is_open
+    ]
+    if len(wanted) == 1:
+        query = rows_of(base).where(wanted[0]).order_by(*order).limit(limit)
+        return list(session.scalars(query).unique())
+    keys: dict[int, tuple[Any, ...]] = {}
+    key_column = column if column is not None else Complaint.id
+    for branch in wanted:
+        ids = base.with_only_columns(Complaint.id, key_column, maintain_column_froms=True)
+        query = rows_of(ids).where(branch).order_by(*order).limit(limit)
+        for complaint_id, key in session.execute(query):
+            keys[complaint_id] = (key, complaint_id)
+    chosen = sorted(keys, key=keys.__getitem__, reverse=sort.desc)[:limit]
+    if not chosen:
+        return []
+    loaded = select(Complaint).where(Complaint.id.in_(chosen))
+    found = {c.id: c for c in session.scalars(loaded).unique()}
+    return [found[i] for i in chosen if i in found]
 
 
 def _write_cursor(sort: Sort, index: int, key: Any, last_id: int) -> str:

@@ -52,7 +52,7 @@ from kesu.sla.api import sla_view
 from kesu.surveys import views as survey_pages
 from kesu.taxonomy.enums import Severity
 from kesu.taxonomy.models import Category
-from kesu.taxonomy.service import active_form_fields, active_stages, category_tree
+from kesu.taxonomy.service import active_form_fields, active_stages
 from kesu.triage.similar import find_similar
 from kesu.triage.views import panel as triage_panel
 from kesu.web.csrf import CheckedForm, text
@@ -62,7 +62,7 @@ from kesu.web.i18n import gettext as _
 from kesu.web.i18n import locale_dependency
 from kesu.web.params import ID_MAX, ComplaintRef, is_plain_int
 from kesu.web.templating import flash, loc, redirect, render
-from kesu.workbench.page import sort_links, workbench_extras
+from kesu.workbench.page import category_choices, sort_links, workbench_extras
 
 router = APIRouter(dependencies=[Depends(locale_dependency)], include_in_schema=False)
 PAGE_SIZE = 50
@@ -250,7 +250,7 @@ def _page(
             "fields": {f.code: f for f in active_form_fields(session)},
             "teams": list(session.scalars(select(Team).where(Team.is_active).order_by(Team.id))),
             "users": users,
-            "categories": category_tree(session),
+            "categories": category_choices(session),
             "may_handle": may_handle and complaint.merged_into_id is None,
             "may_assign": can(user.role, Permission.complaint_assign),
             "may_claim": complaint.assignee_id is None

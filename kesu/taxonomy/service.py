@@ -84,6 +84,7 @@ def create_category(
     session.add(category)
     session.flush()
     record_audit(session, clock, actor, "category.create", "category", category.id, {"path": path})
+    config_cache.clear()  # the pickers' category list (kesu.workbench.page.category_choices)
     return category
 
 
@@ -235,6 +236,7 @@ def deactivate_category(session: Session, clock: Clock, actor: Actor, category_i
         category.id,
         {"path": category.path},
     )
+    config_cache.clear()
 
 
 def _check_severity(value: str) -> None:

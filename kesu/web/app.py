@@ -22,7 +22,7 @@ from kesu.complaints.api import router as complaints_api
 from kesu.config import Settings, get_settings
 from kesu.db import Database
 from kesu.taxonomy.api import router as taxonomy_api
-from kesu.web import docs, errors, health, public_url
+from kesu.web import docs, errors, health, public_url, warmup
 from kesu.web.middleware import BodySizeLimit, RefuseNul, RequestLocale, RetryAfterOnBusy
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -39,10 +39,16 @@ UPLOAD_PATTERNS = (
 )
 
 
-def _lifespan(threads: int) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+def _lifespan(
+    threads: int, warm_up: bool
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+        if warm_up:
+            # Before the first request is accepted: the segmenter, the models, the
+            # templates and the configuration are ready (kesu.web.warmup).
+            app.state.warm_up_ms = await anyio.to_thread.run_sync(warmup.warm, app)
         yield
 
     return lifespan
@@ -65,7 +71,9 @@ def create_app(
         redoc_url=None,
         openapi_url="/openapi.json",
         description="Customer complaint management: intake, triage, closed loop, SLA.",
-        lifespan=_lifespan(settings.threads),
+        # Not under tests: a cache warmed before a test writes its own configuration (a model
+        # row, a lexicon) would hide it from the test for the caches' few seconds.
+        lifespan=_lifespan(settings.threads, settings.warm_up and settings.environment != "test"),
         telemetry=_telemetry(settings.telemetry),
         # Every route documents the one error shape for the error statuses (errors.ErrorBody).
         responses=errors.ERROR_RESPONSES,

@@ -7,6 +7,13 @@ so their indexes are partial on ``is_open``; the "all" tab (open, closed or both
 ``(column, id)`` indexes of open and of closed complaints, one branch each. (Partial indexes
 only: without statistics SQLite would otherwise pick an ``(is_open, …)`` index for the team
 queue too, and walk every open complaint.)
+
+The newest-first lists (migration 0026) read ``(team_id | assignee_id, id, …)`` and, for the
+open queues, partial ``(team_id | assignee_id | -, id, …)`` indexes of open complaints. Their
+trailing columns are the filters a branch's index cannot seek on (the other of team and
+assignee, ``is_open``, severity, channel): SQLite and PostgreSQL test them on the index entry
+and read a table row only for the entries that match, so a filter that is rare in a team
+costs a walk over small index entries, never a row per complaint of the team.
 """
 
 from __future__ import annotations
@@ -43,6 +50,50 @@ for _key, _column in (
     if _key != "stage":  # the "all" tab's stage sort reads ix_complaints_stage_id
         Index(f"ix_complaints_open_{_key}", _column, Complaint.id, **OPEN)
         Index(f"ix_complaints_closed_{_key}", _column, Complaint.id, **CLOSED)
+
+# The newest-first lists by scope branch (kesu.complaints.queries), with the filters the
+# branch cannot seek on carried in the entry (migration 0026).
+FILTERS = (Complaint.severity, Complaint.channel)
+Index(
+    "ix_complaints_team_id_id_filters",
+    Complaint.team_id,
+    Complaint.id,
+    Complaint.assignee_id,
+    Complaint.is_open,
+    *FILTERS,
+)
+Index(
+    "ix_complaints_assignee_id_id_filters",
+    Complaint.assignee_id,
+    Complaint.id,
+    Complaint.team_id,
+    Complaint.is_open,
+    *FILTERS,
+)
+Index(
+    "ix_complaints_open_team_id",
+    Complaint.team_id,
+    Complaint.id,
+    Complaint.assignee_id,
+    *FILTERS,
+    **OPEN,
+)
+Index(
+    "ix_complaints_open_assignee_id",
+    Complaint.assignee_id,
+    Complaint.id,
+    Complaint.team_id,
+    *FILTERS,
+    **OPEN,
+)
+Index(
+    "ix_complaints_open_id",
+    Complaint.id,
+    Complaint.team_id,
+    Complaint.assignee_id,
+    *FILTERS,
+    **OPEN,
+)
 
 # Open complaints without a deadline (paused clocks) come last in the deadline sort; the ones
 # with a deadline are read on the SLA's (…, due_at, id) indexes (kesu/sla/models.py).

@@ -3,6 +3,7 @@ saved views as tabs, and the choices of the bulk-action bar."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -13,11 +14,30 @@ from sqlalchemy.orm import Session
 from kesu.accounts.models import Team, User
 from kesu.accounts.roles import Permission, can
 from kesu.complaints.sorting import SORT_COLUMNS, Sort
+from kesu.taxonomy import cache as config_cache
 from kesu.taxonomy.service import category_tree
 from kesu.workbench import saved
 
 # The first click on a header: newest / most urgent first.
 FIRST_DESC = {"received": True, "due": False, "priority": False, "stage": False, "updated": True}
+
+
+@dataclass(frozen=True)
+class CategoryChoice:
+    """A category as the pickers show it (the bulk bar, the complaint page's edit form)."""
+
+    id: int
+    path: str
+
+
+def category_choices(session: Session) -> tuple[CategoryChoice, ...]:
+    """The active categories in path order, kept per process for a few seconds like the
+    stages (kesu.taxonomy.cache): a hundred rows every workbench and complaint page read."""
+    return config_cache.cached(
+        session,
+        "category_choices",
+        lambda: tuple(CategoryChoice(c.id, c.path) for c in category_tree(session)),
+    )
 
 
 def sort_links(params: dict[str, Any], current: Sort | None) -> dict[str, dict[str, str]]:
@@ -57,6 +77,6 @@ def workbench_extras(
         )
         if may_assign
         else [],
-        "bulk_categories": category_tree(session) if may_handle else [],
+        "bulk_categories": category_choices(session) if may_handle else (),
         "back": request.url.path + ("?" + request.url.query if request.url.query else ""),
     }
