@@ -6,6 +6,11 @@ sorted. PostgreSQL compares strings by the database's collation, under which a r
 ``>= p AND < p_next`` is not "starts with p" (``en_US`` ignores dashes and dots at first), so
 there the prefix is a ``LIKE 'p%'`` served by a ``varchar_pattern_ops`` index, which orders by
 bytes under any collation (SQLite's BINARY collation does that natively).
+
+The full-text index of migration 0023 (kesu.search.index) is not a model: its FTS5 table
+(and shadow tables, and the fts5vocab table over it) on SQLite, its table and GIN index on
+PostgreSQL are skipped by the model comparison (``is_unmanaged``). Importing this module
+registers the session hooks that keep it in step.
 """
 
 from __future__ import annotations
@@ -13,6 +18,14 @@ from __future__ import annotations
 from sqlalchemy import Index
 
 from kesu.complaints.models import Complaint, Customer
+from kesu.search import index as index  # registers the session hooks (kesu.search.index)
+from kesu.search.index import FTS_TABLE, PG_INDEX, PG_TABLE
+
+
+def is_unmanaged(name: str | None) -> bool:
+    """The full-text index's names, which the migration owns rather than the models."""
+    return bool(name) and (str(name).startswith((FTS_TABLE, PG_TABLE)) or name == PG_INDEX)
+
 
 PATTERN = "varchar_pattern_ops"
 
