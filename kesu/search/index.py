@@ -35,6 +35,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.sql.dml import Delete, Insert, Update
 
 from kesu.complaints.models import Complaint
+from kesu.db import Database
 from kesu.search.fulltext import index_tokens, joined
 from kesu.triage.text import load_stopwords, normalize
 
@@ -106,8 +107,12 @@ def _is_sqlite(connection: Connection) -> bool:
     return connection.dialect.name == "sqlite"
 
 
-def store(connection: Connection, rows: Sequence[tuple[int, str]]) -> None:
-    """Writes the index rows of (complaint id, joined tokens), replacing any former ones."""
+def store(
+    connection: Connection, rows: Sequence[tuple[int, str]], *, keep_newer: bool = False
+) -> None:
+    """Writes the index rows of (complaint id, joined tokens), replacing any former ones.
+    ``keep_newer`` (a rebuild beside live writers on PostgreSQL): a row already there was
+    written by the change's own transaction, newer than what the rebuild read; keep it."""
     if not rows:
         return
     if _is_sqlite(connection):
@@ -122,8 +127,8 @@ def store(connection: Connection, rows: Sequence[tuple[int, str]]) -> None:
         connection.execute(
             text(
                 f"INSERT INTO {PG_TABLE} (complaint_id, tsv) "
-                "VALUES (:id, to_tsvector('simple', :tokens)) "
-                "ON CONFLICT (complaint_id) DO UPDATE SET tsv = excluded.tsv"
+                "VALUES (:id, to_tsvector('simple', :tokens)) ON CONFLICT (complaint_id) "
+                + ("DO NOTHING" if keep_newer else "DO UPDATE SET tsv = excluded.tsv")
             ),
             [{"id": i, "tokens": t} for i, t in rows],
         )
@@ -259,34 +264,62 @@ def drop_index(connection: Connection) -> None:
         connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
 
 
+def index_batch(
+    connection: Connection, after: int, batch: int = BATCH, *, keep_newer: bool = False
+) -> tuple[int, int]:
+    """Indexes the next ``batch`` complaints after id ``after``: (how many, last id)."""
+    found = list(
+        connection.execute(
+            select(Complaint.id, *_COLUMNS)
+            .where(Complaint.id > after)
+            .order_by(Complaint.id)
+            .limit(batch)
+        ).mappings()
+    )
+    rows = [(int(r["id"]), joined(tokens_of(r))) for r in found]
+    store(connection, rows, keep_newer=keep_newer)
+    return len(rows), (rows[-1][0] if rows else after)
+
+
 def backfill(
     connection: Connection,
     *,
     batch: int = BATCH,
     progress: Callable[[int], None] | None = None,
-    commit: Callable[[], None] | None = None,
 ) -> int:
-    """Indexes every complaint, ``batch`` at a time in id order (rows already indexed are
-    replaced); ``commit`` after each batch when the caller's transaction may be split."""
+    """Indexes every complaint on ``connection`` (one transaction), ``batch`` at a time in
+    id order, so memory stays flat whatever the table's size."""
     done, last = 0, 0
     while True:
-        found = list(
-            connection.execute(
-                select(Complaint.id, *_COLUMNS)
-                .where(Complaint.id > last)
-                .order_by(Complaint.id)
-                .limit(batch)
-            ).mappings()
-        )
-        if not found:
-            break
-        store(connection, [(int(r["id"]), joined(tokens_of(r))) for r in found])
-        last = int(found[-1]["id"])
-        done += len(found)
-        if commit is not None:
-            commit()
+        count, last = index_batch(connection, last, batch)
+        if not count:
+            return done
+        done += count
         if progress is not None:
             progress(done)
+
+
+def rebuild(
+    db: Database, *, batch: int = BATCH, progress: Callable[[int], None] | None = None
+) -> int:
+    """``kesu search rebuild``: the index dropped and made again from the complaints, one
+    transaction per batch so writers are never held up for long (each change keeps indexing
+    itself meanwhile). Until it ends, ``q`` finds only the complaints indexed so far."""
+    with db.engine.begin() as connection:
+        drop_index(connection)
+        create_index(connection)
+        create_pg_gin(connection)
+    done, last = 0, 0
+    while True:
+        with db.session() as session:
+            count, last = index_batch(session.connection(), last, batch, keep_newer=True)
+        if not count:
+            break
+        done += count
+        if progress is not None:
+            progress(done)
+    with db.engine.begin() as connection:
+        optimize(connection)
     return done
 
 

@@ -20,9 +20,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Select,
     bindparam,
     column,
     exists,
@@ -97,13 +99,25 @@ def text_condition(session: Session, q: str) -> ColumnElement[bool]:
     if not _is_sqlite(session):
         return Complaint.id.in_(_pg_matches(found.tokens))
     match = _fts.c.tokens.op("MATCH")(fts5_match(found.tokens))
-    if found.matches <= FEW:
+    if 0 < found.matches <= FEW:
         return Complaint.id.in_(select(_fts.c.rowid).where(match))
     # Common: checked per row as the list walks its index (FTS5 seeks to the rowid).
     return exists().where(match, _fts.c.rowid == Complaint.id)
 
 
-def _pg_matches(tokens: Sequence[str]):  # type: ignore[no-untyped-def]
+def few_ids(session: Session, q: str) -> Select[Any] | None:
+    """The ids of the complaints ``q`` matches in the index when they are few (an order or
+    tracking number mentioned in the text or a custom field), else None: a part of the
+    look-ups of an order- or phone-shaped ``q`` (kesu.search.query)."""
+    found = estimate(session, q)
+    if found.matches == 0 or found.matches > FEW:
+        return None
+    if not _is_sqlite(session):
+        return _pg_matches(found.tokens)
+    return select(_fts.c.rowid).where(_fts.c.tokens.op("MATCH")(fts5_match(found.tokens)))
+
+
+def _pg_matches(tokens: Sequence[str]) -> Select[Any]:
     query = func.to_tsquery(literal_column("'simple'"), pg_tsquery(tokens))
     return select(_pg.c.complaint_id).where(_pg.c.tsv.op("@@")(query))
 

@@ -147,6 +147,10 @@ def _matching_ids(session: Session, shape: Shape) -> Select[Any] | None:
         on_customers(Customer.name, True)
     else:
         return None
+    if shape.kind in ("phone", "order"):  # also mentioned in a text or a custom field
+        mentioned = matching.few_ids(session, shape.values[0])
+        if mentioned is not None:
+            parts.append(mentioned)
     if len(parts) == 1:
         return parts[0]
     return select(union(*parts).subquery().c[0])
