@@ -234,7 +234,8 @@ def _on_execute(state: ORMExecuteState) -> Any:
 
 
 def create_index(connection: Connection) -> None:
-    """The index's table (empty); migration 0023 and the rebuild."""
+    """SQLite's FTS5 table (empty) and its vocabulary; PostgreSQL's table is a model
+    (kesu.search.models.ComplaintSearch), made by migration 0023 like every table."""
     if _is_sqlite(connection):
         connection.execute(
             text(f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5(tokens, tokenize = 'unicode61')")
@@ -242,26 +243,24 @@ def create_index(connection: Connection) -> None:
         connection.execute(
             text(f"CREATE VIRTUAL TABLE {VOCAB_TABLE} USING fts5vocab({FTS_TABLE}, 'row')")
         )
-    else:
-        connection.execute(
-            text(
-                f"CREATE TABLE {PG_TABLE} (complaint_id BIGINT PRIMARY KEY "
-                "REFERENCES complaints (id) ON DELETE CASCADE, tsv TSVECTOR NOT NULL)"
-            )
-        )
 
 
 def create_pg_gin(connection: Connection) -> None:
     """PostgreSQL's GIN index, built after the backfill (one sort instead of a million
     insertions)."""
     if not _is_sqlite(connection):
-        connection.execute(text(f"CREATE INDEX {PG_INDEX} ON {PG_TABLE} USING gin (tsv)"))
+        connection.execute(
+            text(f"CREATE INDEX IF NOT EXISTS {PG_INDEX} ON {PG_TABLE} USING gin (tsv)")
+        )
 
 
 def drop_index(connection: Connection) -> None:
-    tables = (VOCAB_TABLE, FTS_TABLE) if _is_sqlite(connection) else (PG_TABLE,)
-    for table in tables:
-        connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
+    """SQLite: the FTS5 tables dropped; PostgreSQL: the index rows deleted."""
+    if _is_sqlite(connection):
+        for table in (VOCAB_TABLE, FTS_TABLE):
+            connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
+    else:
+        connection.execute(text(f"TRUNCATE {PG_TABLE}"))
 
 
 def index_batch(

@@ -6,7 +6,8 @@ Create Date: 2026-12-02 07:00:00
 
 SQLite: the FTS5 table ``complaints_fts`` (rowid = complaint id) and an ``fts5vocab`` table
 over it (document frequencies, which pick the query plan); PostgreSQL: ``complaint_search``
-(complaint id, tsvector) with a GIN index built after the backfill. Every existing complaint
+(complaint id, tsvector; the table exists, empty, on SQLite too: it is a model) with a GIN
+index built after the backfill. Every existing complaint
 is indexed in batches of ``kesu.search.index.BATCH`` (keyset on id), so memory stays flat on
 a database of a million complaints; the whole migration is one transaction.
 """
@@ -15,7 +16,9 @@ from __future__ import annotations
 
 import logging
 
+import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 from kesu.search import index
 
@@ -28,6 +31,20 @@ log = logging.getLogger("kesu.migrations")
 
 
 def upgrade() -> None:
+    op.create_table(
+        "complaint_search",
+        sa.Column("complaint_id", sa.Integer(), nullable=False),
+        sa.Column(
+            "tsv", sa.Text().with_variant(postgresql.TSVECTOR(), "postgresql"), nullable=False
+        ),
+        sa.ForeignKeyConstraint(
+            ["complaint_id"],
+            ["complaints.id"],
+            name=op.f("fk_complaint_search_complaint_id_complaints"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("complaint_id", name=op.f("pk_complaint_search")),
+    )
     connection = op.get_bind()
     index.create_index(connection)
 
@@ -42,3 +59,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     index.drop_index(op.get_bind())
+    op.drop_table("complaint_search")
