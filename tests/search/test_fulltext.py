@@ -244,3 +244,24 @@ def test_the_list_query_itself_with_q(db: Any, clock: Any, admin: dict[str, str]
             session, user, ComplaintFilters(q="门锁"), datetime.now(UTC), 10
         )
         assert [r.id for r in rows] == [made.id] and cursor is None
+
+
+def test_the_ranked_search_api_keeps_the_scope(
+    client: Any, agent: dict[str, str], admin: dict[str, str], db: Any, clock: Any
+) -> None:
+    theirs = _make(db, clock, title="烤箱温度", content="烤箱温度不准，烤箱烤糊了")
+    ours = _make(db, clock, title="烤箱", content="烤箱门关不严")
+    _to_team(db, theirs.number, "engineering")
+    _to_team(db, ours.number, "service")
+
+    def ranked(headers: dict[str, str], q: str) -> list[str]:
+        response = client.get("/api/v1/search/complaints", params={"q": q}, headers=headers)
+        assert response.status_code == 200, response.text
+        return [item["number"] for item in response.json()["items"]]
+
+    assert ranked(admin, "烤箱") == [theirs.number, ours.number]  # said three times: first
+    assert ranked(agent, "烤箱") == [ours.number]  # never another team's
+    assert ranked(agent, "温度") == []
+    assert ranked(agent, "恐龙") == []
+    bad = client.get("/api/v1/search/complaints", params={"q": ""}, headers=agent)
+    assert bad.status_code == 422
