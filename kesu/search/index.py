@@ -115,12 +115,9 @@ def store(
     written by the change's own transaction, newer than what the rebuild read; keep it."""
     if not rows:
         return
-    if _is_sqlite(connection):
+    if _is_sqlite(connection):  # one statement: FTS5 replaces a row with the same rowid
         connection.execute(
-            text(f"DELETE FROM {FTS_TABLE} WHERE rowid = :id"), [{"id": i} for i, _ in rows]
-        )
-        connection.execute(
-            text(f"INSERT INTO {FTS_TABLE} (rowid, tokens) VALUES (:id, :tokens)"),
+            text(f"INSERT OR REPLACE INTO {FTS_TABLE} (rowid, tokens) VALUES (:id, :tokens)"),
             [{"id": i, "tokens": t} for i, t in rows],
         )
     else:
