@@ -35,7 +35,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.sql.dml import Delete, Insert, Update
 
 from kesu.complaints.models import Complaint
-from kesu.db import Database
+from kesu.db import Base, Database
 from kesu.search.fulltext import index_tokens, joined
 from kesu.triage.text import load_stopwords, normalize
 
@@ -300,8 +300,12 @@ def rebuild(
 ) -> int:
     """``kesu search rebuild``: the index dropped and made again from the complaints, one
     transaction per batch so writers are never held up for long (each change keeps indexing
-    itself meanwhile). Until it ends, ``q`` finds only the complaints indexed so far."""
+    itself meanwhile). Until it ends, ``q`` finds only the complaints indexed so far. Also
+    makes whatever is missing (a database that ran migration 0023 as the placeholder)."""
+    from kesu.search.models import ComplaintSearch  # the models import this module
+
     with db.engine.begin() as connection:
+        Base.metadata.tables[ComplaintSearch.__tablename__].create(connection, checkfirst=True)
         drop_index(connection)
         create_index(connection)
         create_pg_gin(connection)
