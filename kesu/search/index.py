@@ -22,11 +22,17 @@ Kept in step by two session hooks, whatever code writes the complaint:
 
 A statement on a bare ``Connection`` (no session) is not seen: nothing in kesu writes
 complaints that way; ``kesu search rebuild`` repairs an index that drifted anyway.
+
+A database that ran migration 0023 while it was an empty placeholder has no index: then
+(``present``) the hooks write nothing and ``q`` falls back to the old ``LIKE`` scan, with
+one error in the log asking for ``kesu search rebuild``, instead of every write failing.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -107,6 +113,33 @@ def _is_sqlite(connection: Connection) -> bool:
     return connection.dialect.name == "sqlite"
 
 
+_present: dict[str, float] = {}  # database URL → until when "absent" is believed (inf: present)
+RECHECK_SECONDS = 30.0
+
+
+def present(connection: Connection) -> bool:
+    """Whether this database has the index (checked once, or every 30 s while it has not)."""
+    url = str(connection.engine.url)
+    known = _present.get(url)
+    now = time.monotonic()
+    if known == math.inf:
+        return True
+    if known is not None and now < known:
+        return False
+    if _is_sqlite(connection):
+        query = "SELECT 1 FROM sqlite_master WHERE name = :name"
+        found = connection.execute(text(query), {"name": FTS_TABLE}).first()
+    else:
+        found = connection.execute(text("SELECT to_regclass(:name)"), {"name": PG_INDEX}).scalar()
+    if found:
+        _present[url] = math.inf
+        return True
+    if known is None:
+        log.error("the complaints' full-text index is missing: run `kesu search rebuild`")
+    _present[url] = now + RECHECK_SECONDS
+    return False
+
+
 def store(
     connection: Connection, rows: Sequence[tuple[int, str]], *, keep_newer: bool = False
 ) -> None:
@@ -178,6 +211,8 @@ def _after_flush(session: Session, _context: UOWTransaction) -> None:
     if not changed and not gone:
         return
     connection = session.connection()
+    if not present(connection):
+        return
     store(connection, [(c.id, joined(tokens_of(_values(c)))) for c in changed])
     remove(connection, gone)
 
@@ -203,6 +238,8 @@ def _on_execute(state: ORMExecuteState) -> Any:
     )
     run: Callable[[], Any] = state.invoke_statement
     connection = state.session.connection()
+    if not present(connection):
+        return None
     if isinstance(statement, Insert):
         result = run()
         ids = [int(p["id"]) for p in many if p.get("id") is not None]
@@ -320,6 +357,7 @@ def rebuild(
             progress(done)
     with db.engine.begin() as connection:
         optimize(connection)
+    _present.pop(str(db.engine.url), None)
     return done
 
 

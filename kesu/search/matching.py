@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 
 from kesu.complaints.models import Complaint
 from kesu.search.fulltext import fts5_match, lexemes, pg_tsquery, query_tokens
-from kesu.search.index import FTS_TABLE, PG_TABLE, VOCAB_TABLE
+from kesu.search.index import FTS_TABLE, PG_TABLE, VOCAB_TABLE, present
 
 # At most this many estimated matches: read them from the index first (and let a list read
 # all its scope branches at once, kesu.search.query.is_contact_search).
@@ -87,6 +87,8 @@ def estimate(session: Session, q: str) -> Estimate:
 
 
 def is_few(session: Session, q: str) -> bool:
+    if not present(session.connection()):
+        return False
     found = estimate(session, q)
     return 0 <= found.matches <= FEW
 
@@ -109,6 +111,8 @@ def few_ids(session: Session, q: str) -> Select[Any] | None:
     """The ids of the complaints ``q`` matches in the index when they are few (an order or
     tracking number mentioned in the text or a custom field), else None: a part of the
     look-ups of an order- or phone-shaped ``q`` (kesu.search.query)."""
+    if not present(session.connection()):
+        return None
     found = estimate(session, q)
     if found.matches == 0 or found.matches > FEW:
         return None
@@ -138,6 +142,8 @@ def ranked(
     """(complaint id, rank) of the best matches of ``q`` in ``scope``, best first (lower rank
     is better on both databases; ties: newest first). Ranked among the newest ``pool``
     matches, so a common word costs the same at any size; a rare word's matches all are."""
+    if not present(session.connection()):
+        return []
     found = estimate(session, q)
     if found.matches == 0:
         return []

@@ -18,11 +18,11 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, exists, select, union
+from sqlalchemy import ColumnElement, Select, exists, or_, select, union
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from kesu.complaints.models import Complaint, Customer
-from kesu.search import matching
+from kesu.search import index, matching
 
 Kind = Literal["number", "email", "phone", "order", "name", "text"]
 
@@ -157,7 +157,15 @@ def _matching_ids(session: Session, shape: Shape) -> Select[Any] | None:
 
 
 def free_text(session: Session, text: str) -> ColumnElement[bool]:
-    """Every word of ``text`` in the complaint's indexed fields (kesu.search.matching)."""
+    """Every word of ``text`` in the complaint's indexed fields (kesu.search.matching); the
+    old scan while a database has no index yet (kesu.search.index.present)."""
+    if not index.present(session.connection()):
+        like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        return or_(
+            Complaint.title.like(like, escape="\\"),
+            Complaint.order_no == text,
+            Complaint.content.like(like, escape="\\"),
+        )
     return matching.text_condition(session, text)
 
 

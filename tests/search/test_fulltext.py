@@ -265,3 +265,21 @@ def test_the_ranked_search_api_keeps_the_scope(
     assert ranked(agent, "恐龙") == []
     bad = client.get("/api/v1/search/complaints", params={"q": ""}, headers=agent)
     assert bad.status_code == 422
+
+
+def test_a_database_without_the_index_keeps_working(
+    client: Any, admin: dict[str, str], db: Any, clock: Any
+) -> None:
+    """Migrated while 0023 was a placeholder: writes go on, q scans as before, the rebuild
+    makes the index."""
+    with db.engine.begin() as connection:
+        index.drop_index(connection)
+        if connection.dialect.name != "sqlite":
+            connection.execute(text(f"DROP INDEX {index.PG_INDEX}"))
+    index._present.clear()
+    made = _make(db, clock, title="吸尘器", content="吸尘器吸力变小")
+    assert _numbers(client, admin, "吸力") == [made.number]  # the LIKE scan
+    index.rebuild(db)
+    later = _make(db, clock, title="吸尘器", content="吸尘器电池不耐用")
+    assert _numbers(client, admin, "吸尘器") == [later.number, made.number]
+    assert _numbers(client, admin, "耐用") == [later.number]
