@@ -7,12 +7,12 @@ Usage:
   KESU_DATABASE_URL=sqlite:////tmp/kesu-1m.db python benchmarks/search_bench.py \
       [--requests 300] [--workers 1] [--kinds rare,absent,common,phone,name,order]
 
-The words (issue 13): the texts of 3,000 random complaints are cut into words (the query
-tokenizer); ``rare`` words are those only one of the sampled complaints has (in the whole
-table: about one complaint in 3,000 or fewer; the full-text index's document count of each
-is printed when the index exists), ``common`` the 30 words most of the sample has, ``absent``
-pairs of words no complaint is about (恐龙 化石). They depend only on the data and the seed,
-so the old code (the ``LIKE`` scan) and the new are asked the same words.
+The words (issue 13), with ``--words-file`` made once and reused so an A/B (``--code`` the
+old checkout) asks both sides the same: from the full-text index when the database has one
+(``rare``: Chinese terms of 1–200 complaints, ``common``: the 30 terms of the most), else
+from the texts of 3,000 random complaints cut into words (``rare``: words of one sampled
+complaint only, ``common``: of the most); ``absent``: pairs of words no complaint is about
+(恐龙 化石). The index's document counts of the words are printed when it exists.
 
 Each kind is asked ``--requests`` times, one request after the other (no concurrency), each
 time for another value sampled from random complaints (so the page cache is not one row's);
@@ -26,6 +26,7 @@ ms and the average number of rows found, plus the machine's load average before 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import random
@@ -172,6 +173,31 @@ def words(db: Database, seed: int, sample: int = 3000) -> dict[str, list[str]]:
     return {"rare": rare[:300] or ["无"], "common": common, "absent": absent}
 
 
+def words_from_index(db: Database, seed: int) -> dict[str, list[str]] | None:
+    """Rare words from the full-text index itself (SQLite: 1–200 complaints each), common
+    ones (the most complaints), absent pairs; None when the database has no index."""
+    from sqlalchemy import text
+
+    rng = random.Random(seed)
+    try:
+        with db.session(write=False) as session:
+            terms = session.execute(
+                text("SELECT term, doc FROM complaints_fts_vocab WHERE doc <= 200")
+            ).all()
+            common = session.execute(
+                text("SELECT term FROM complaints_fts_vocab ORDER BY doc DESC LIMIT 200")
+            ).scalars()
+            common_han = [t for t in common if any("\u4e00" <= ch <= "\u9fff" for ch in t)]
+    except Exception:
+        return None
+    rare = sorted(
+        t for t, _ in terms if len(t) >= 2 and all("\u4e00" <= ch <= "\u9fff" for ch in t)
+    )
+    rng.shuffle(rare)
+    absent = [" ".join(rng.sample(ABSENT, 2)) for _ in range(300)]
+    return {"rare": rare[:300], "common": common_han[:30], "absent": absent}
+
+
 def document_counts(db: Database, values: list[str]) -> str:
     """Median and max complaints per word in the full-text index (when it exists)."""
     from kesu.search import matching
@@ -214,6 +240,12 @@ def main() -> None:
         "--kinds", default=",".join((*WORDS, *KINDS, "lookup")), help="comma-separated"
     )
     parser.add_argument("--code", help="the checkout the server runs (default: this one)")
+    parser.add_argument(
+        "--words-file",
+        help="the words asked, kept in this JSON file (made on the first run: from the "
+        "full-text index when the database has one, else from sampled texts), so an A/B "
+        "asks both sides the same words",
+    )
     args = parser.parse_args()
     kinds = [k for k in args.kinds.split(",") if k]
     db = Database(get_settings().database_url)
@@ -221,7 +253,16 @@ def main() -> None:
         total = session.scalar(select(func.count()).select_from(Complaint))
     values = samples(db, min(args.requests, 300), args.seed)
     if any(k in WORDS for k in kinds):
-        values |= words(db, args.seed)
+        chosen: dict[str, list[str]] | None = None
+        if args.words_file and os.path.exists(args.words_file):
+            with open(args.words_file, encoding="utf-8") as f:
+                chosen = json.load(f)
+        if chosen is None:
+            chosen = words_from_index(db, args.seed) or words(db, args.seed)
+            if args.words_file:
+                with open(args.words_file, "w", encoding="utf-8") as f:
+                    json.dump(chosen, f, ensure_ascii=False)
+        values |= chosen
         for kind in WORDS:
             print(
                 f"{kind}: e.g. {values[kind][:3]}; indexed complaints per word (median / max): "
