@@ -101,11 +101,11 @@ def server(workers: int, code: str | None = None) -> Iterator[str]:
     code on the same database), else this one."""
     port = free_port()
     env = {**os.environ, "KESU_ENVIRONMENT": "development"}
-    if code:
+    if code:  # `python -m` puts the working directory first on sys.path: run it there
         env["PYTHONPATH"] = code
     command = [sys.executable, "-m", "kesu.cli", "serve", "--port", str(port)]
     command += ["--workers", str(workers), "--log-level", "warning", "--no-access-log"]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, cwd=code or None)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(600):
