@@ -188,12 +188,21 @@ def words_from_index(db: Database, seed: int) -> dict[str, list[str]] | None:
                 text("SELECT term FROM complaints_fts_vocab ORDER BY doc DESC LIMIT 200")
             ).scalars()
             common_han = [t for t in common if any("\u4e00" <= ch <= "\u9fff" for ch in t)]
+            rare = sorted(
+                t for t, _ in terms if len(t) >= 2 and all("\u4e00" <= ch <= "\u9fff" for ch in t)
+            )
+            rng.shuffle(rare)
+            # a word, not somebody's name (a name is looked up on the name indexes)
+            named = set(
+                session.scalars(
+                    select(Complaint.contact_name)
+                    .where(Complaint.contact_name.in_(rare[:3000]))
+                    .distinct()
+                )
+            )
+            rare = [t for t in rare[:3000] if t not in named]
     except Exception:
         return None
-    rare = sorted(
-        t for t, _ in terms if len(t) >= 2 and all("\u4e00" <= ch <= "\u9fff" for ch in t)
-    )
-    rng.shuffle(rare)
     absent = [" ".join(rng.sample(ABSENT, 2)) for _ in range(300)]
     return {"rare": rare[:300], "common": common_han[:30], "absent": absent}
 
