@@ -17,6 +17,7 @@ from kesu.db import Database
 from kesu.knowledge.cli import app as knowledge_app
 from kesu.privacy.cli import app as privacy_app
 from kesu.routing.cli import app as routing_app
+from kesu.search.cli import app as search_app
 from kesu.triage.cli import app as triage_app
 
 app = typer.Typer(help="kesu 客诉 — customer complaint management", no_args_is_help=True)
@@ -31,6 +32,7 @@ app.add_typer(privacy_app, name="privacy", help="Personal data: retention, anony
 app.add_typer(knowledge_app, name="knowledge", help="Knowledge base: index, shipped articles")
 app.add_typer(analytics_app, name="analytics", help="Analytics: KPI rollups, business volumes")
 app.add_typer(routing_app, name="routing", help="Routing: least-loaded counters (check, rebuild)")
+app.add_typer(search_app, name="search", help="Complaint search: rebuild the full-text index")
 console = Console()
 # `kesu demo` starts SLA clocks for the open complaints it made, up to this many (one
 # complaint at a time; a million would take a while: use the worker benchmark's bulk setup).

@@ -24,7 +24,11 @@ UNMANAGED_PREFIX = FTS_TABLE
 
 def is_unmanaged(name: str | None) -> bool:
     """Names the model comparison must skip: the FTS5 table, its shadow tables, the GIN index."""
-    return bool(name) and (str(name).startswith(UNMANAGED_PREFIX) or name == PG_INDEX)
+    from kesu.search.models import is_unmanaged as complaints_index  # issue 13's index too
+
+    return bool(name) and (
+        str(name).startswith(UNMANAGED_PREFIX) or name == PG_INDEX or complaints_index(name)
+    )
 
 
 class Article(Base):

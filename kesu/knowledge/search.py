@@ -1,33 +1,22 @@
-"""Chinese full-text search on pre-segmented text, on both databases.
+"""Knowledge search: the articles' FTS5 table / GIN index and the ranked query over it.
 
-Reusable by other code (complaint search): ``index_tokens(text)`` gives the tokens to store
-(jieba's search mode: every word and the dictionary sub-words of the longer ones, so 电池
-inside 手机电池 is found), ``query_tokens(q)`` the tokens a query must all match (accurate
-mode, stop words dropped), ``joined`` the stored form (space-joined), ``highlight`` an
-escaped snippet with ``<mark>`` around the matches.
-
-The index: SQLite FTS5 over the space-joined tokens (``unicode61`` splits on the spaces, CJK
-characters are token characters), ranked by ``bm25``; PostgreSQL ``to_tsvector('simple',
-tokens)`` with a GIN index, ranked by ``ts_rank``. Both get the same tokens, so a query finds
-the same rows on either.
+The tokens and the query syntax are kesu.search.fulltext's (shared with the complaints'
+index); here: the category markers inside the index, the ranked query, keeping the FTS5 rows
+in step. SQLite FTS5 over the space-joined tokens ranked by ``bm25``; PostgreSQL
+``to_tsvector('simple', tokens)`` with a GIN index, ranked by ``ts_rank``.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
-from markupsafe import Markup, escape
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from kesu.triage.text import get_segmenter, load_stopwords, normalize
-
-_WORD = re.compile(r"\w")
-MAX_QUERY_TOKENS = 12
-# Segmenting a whole book is not what an index is for: the first this many characters.
-MAX_INDEXED_CHARS = 20_000
-
+from kesu.search import fulltext
+from kesu.search.fulltext import MAX_QUERY_TOKENS, fts5_match, pg_tsquery
+from kesu.search.fulltext import highlight as highlight  # the pages' snippets
+from kesu.search.fulltext import joined as joined
 
 # A row's filter markers are indexed tokens too (kbcat12: the row is in category 12), so a
 # filtered query is an intersection of posting lists inside the index, not a scan of rows.
@@ -38,45 +27,14 @@ def category_marker(category_id: int) -> str:
     return f"{MARKER}{category_id}"
 
 
-def _clean(tokens: Iterable[str]) -> list[str]:
-    return [t for t in tokens if _WORD.search(t) and '"' not in t and not t.startswith(MARKER)]
-
-
 def index_tokens(*texts: str) -> list[str]:
-    """The tokens to index for ``texts`` (search mode, normalised, punctuation dropped)."""
-    segmenter = get_segmenter()
-    out: list[str] = []
-    for part in texts:
-        if part:
-            out += _clean(segmenter.cut_for_search(normalize(part[:MAX_INDEXED_CHARS])))
-    return out
-
-
-def joined(tokens: Sequence[str]) -> str:
-    return " ".join(tokens)
+    """The tokens to index for ``texts`` (no text may forge a category marker)."""
+    return fulltext.index_tokens(*texts, reserved=(MARKER,))
 
 
 def query_tokens(query: str, *, limit: int = MAX_QUERY_TOKENS) -> list[str]:
     """The distinct tokens of a query (accurate mode), stop words dropped when others remain."""
-    tokens = list(dict.fromkeys(_clean(get_segmenter().cut(normalize(query[:500])))))
-    stop = load_stopwords()
-    content = [t for t in tokens if t not in stop]
-    return (content or tokens)[:limit]
-
-
-def fts5_match(tokens: Sequence[str], *, any_of: bool = False) -> str:
-    """An FTS5 MATCH expression: every token quoted (a token is never an operator)."""
-    return (" OR " if any_of else " ").join(f'"{t}"' for t in tokens)
-
-
-def pg_tsquery(tokens: Sequence[str], *, any_of: bool = False) -> str:
-    """A to_tsquery('simple', …) text: each token quoted as a phrase of its lexemes."""
-    quoted = []
-    for token in tokens:
-        words = [w for w in re.split(r"[^\w]+", token) if w]
-        if words:
-            quoted.append("(" + " <-> ".join(f"'{w}'" for w in words) + ")")
-    return (" | " if any_of else " & ").join(quoted)
+    return fulltext.query_tokens(query, limit=limit, reserved=(MARKER,))
 
 
 # Ranking every match of a common word (a third of 100,000 articles) costs a sort of them
@@ -170,28 +128,3 @@ def store_many(session: Session, rows: Sequence[tuple[int, str]]) -> None:
 def clear(session: Session) -> None:
     if session.get_bind().dialect.name == "sqlite":
         session.execute(text("DELETE FROM knowledge_fts"))
-
-
-def highlight(content: str, tokens: Sequence[str], *, width: int = 0) -> Markup:
-    """``content`` HTML-escaped with ``<mark>`` around each token found (case-insensitive);
-    with ``width``, a window of about that many characters around the first match."""
-    words = sorted({t for t in tokens if t}, key=len, reverse=True)
-    if width and len(content) > width:
-        start = 0
-        if words:
-            found = re.search("|".join(map(re.escape, words)), content, re.IGNORECASE)
-            if found:
-                start = max(0, found.start() - width // 4)
-        piece = content[start : start + width]
-        content = ("…" if start else "") + piece + ("…" if start + width < len(content) else "")
-    if not words:
-        return escape(content)
-    pattern = re.compile("|".join(map(re.escape, words)), re.IGNORECASE)
-    out: list[str] = []
-    last = 0
-    for match in pattern.finditer(content):
-        out.append(str(escape(content[last : match.start()])))
-        out.append(f"<mark>{escape(match.group(0))}</mark>")
-        last = match.end()
-    out.append(str(escape(content[last:])))
-    return Markup("".join(out))

@@ -1,3 +1,3 @@
-"""Finding complaints and callers by their contact details: the workbench's ``q`` by phone,
-email, name, order number and complaint number through indexes, and the entry form's look-up
-of a caller by phone (issue 9, phone and desk)."""
+"""Finding complaints and callers: the workbench's ``q`` (phone, email, name, order and
+complaint numbers through indexes, issue 9; every other word through the full-text index,
+issue 13), the ranked search, and the entry form's look-up of a caller by phone."""

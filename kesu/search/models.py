@@ -6,13 +6,45 @@ sorted. PostgreSQL compares strings by the database's collation, under which a r
 ``>= p AND < p_next`` is not "starts with p" (``en_US`` ignores dashes and dots at first), so
 there the prefix is a ``LIKE 'p%'`` served by a ``varchar_pattern_ops`` index, which orders by
 bytes under any collation (SQLite's BINARY collation does that natively).
+
+The full-text index of migration 0023 (kesu.search.index): on PostgreSQL the table
+``complaint_search`` (a model, so resets and cascades know it; empty on SQLite) with a GIN
+index the migration builds; on SQLite the FTS5 table (its shadow tables, the fts5vocab table
+over it), which is not a model. The FTS5 tables and the GIN index are skipped by the model
+comparison (``is_unmanaged``). Importing this module registers the session hooks that keep
+the index in step.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Index
+from sqlalchemy import ForeignKey, Index, Text
+from sqlalchemy.dialects.postgresql import TSVECTOR
+from sqlalchemy.orm import Mapped, mapped_column
 
 from kesu.complaints.models import Complaint, Customer
+from kesu.db import Base
+from kesu.search import index as index  # registers the session hooks (kesu.search.index)
+from kesu.search.index import FTS_TABLE, PG_INDEX, PG_TABLE
+
+
+def is_unmanaged(name: str | None) -> bool:
+    """The full-text index's names the migration owns rather than the models."""
+    return bool(name) and (str(name).startswith(FTS_TABLE) or name == PG_INDEX)
+
+
+class ComplaintSearch(Base):
+    """PostgreSQL's full-text index row of a complaint: its tokens as a ``tsvector``
+    (written by kesu.search.index only; SQLite keeps the same tokens in FTS5)."""
+
+    __tablename__ = PG_TABLE
+
+    complaint_id: Mapped[int] = mapped_column(
+        ForeignKey("complaints.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    )
+    tsv: Mapped[str] = mapped_column(Text().with_variant(TSVECTOR(), "postgresql"))
+
 
 PATTERN = "varchar_pattern_ops"
 

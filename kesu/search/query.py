@@ -4,8 +4,9 @@
 order-number-like token and a person's name; each becomes ``Complaint.id IN (…)`` over
 exact or prefix look-ups on the ``(column, id)`` indexes of kesu/search/models.py, on the
 complaint's contact snapshot and on the customer record, so a search costs a few index
-ranges at any table size. Anything else keeps the free-text behaviour (a ``LIKE`` over title
-and content, plus the exact order number): full-text search is another issue's job.
+ranges at any table size. Anything else is free text: every word of it through the
+full-text index (kesu.search.matching: words inside Chinese text, the contact snapshot,
+order numbers, custom fields' values).
 
 A name is searched exactly; when nobody in the caller's scope has that name the text is
 searched as free text instead (a two-character Chinese word is as often a word as a name).
@@ -21,6 +22,7 @@ from sqlalchemy import ColumnElement, Select, exists, or_, select, union
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from kesu.complaints.models import Complaint, Customer
+from kesu.search import index, matching
 
 Kind = Literal["number", "email", "phone", "order", "name", "text"]
 
@@ -64,13 +66,15 @@ def shape_of(q: str) -> Shape:
 
 
 def is_contact_search(session: Session, q: str, scope: ColumnElement[bool] | None) -> bool:
-    """Whether ``q`` is looked up on the indexes (a number, email, phone, order number or a
-    name somebody in scope has): its matches are few, so a list reads them once with the whole
-    scope as one condition instead of once per scope branch."""
+    """Whether ``q``'s matches are few (a number, email, phone, order number, a name somebody
+    in scope has, or free text whose words are rare in the full-text index), so a list reads
+    them once with the whole scope as one condition instead of once per scope branch."""
     shape = shape_of(q)
-    if shape.kind == "name":
-        return _is_a_name(session, shape, scope)
-    return shape.kind in ("number", "email", "phone", "order")
+    if shape.kind == "name" and _is_a_name(session, shape, scope):
+        return True
+    if shape.kind in ("name", "text"):
+        return matching.is_few(session, shape.values[0])
+    return True
 
 
 def _is_a_name(session: Session, shape: Shape, scope: ColumnElement[bool] | None) -> bool:
@@ -143,20 +147,26 @@ def _matching_ids(session: Session, shape: Shape) -> Select[Any] | None:
         on_customers(Customer.name, True)
     else:
         return None
+    if shape.kind in ("phone", "order"):  # also mentioned in a text or a custom field
+        mentioned = matching.few_ids(session, shape.values[0])
+        if mentioned is not None:
+            parts.append(mentioned)
     if len(parts) == 1:
         return parts[0]
     return select(union(*parts).subquery().c[0])
 
 
-def free_text(text: str) -> ColumnElement[bool]:
-    """The search as it was before contact search: title or content contain the text, or the
-    order number is exactly it (a scan of the complaints; full-text search is issue 13's)."""
-    like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    return or_(
-        Complaint.title.like(like, escape="\\"),
-        Complaint.order_no == text,
-        Complaint.content.like(like, escape="\\"),
-    )
+def free_text(session: Session, text: str) -> ColumnElement[bool]:
+    """Every word of ``text`` in the complaint's indexed fields (kesu.search.matching); the
+    old scan while a database has no index yet (kesu.search.index.present)."""
+    if not index.present(session.connection()):
+        like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        return or_(
+            Complaint.title.like(like, escape="\\"),
+            Complaint.order_no == text,
+            Complaint.content.like(like, escape="\\"),
+        )
+    return matching.text_condition(session, text)
 
 
 def search_condition(
@@ -169,7 +179,7 @@ def search_condition(
     shape = shape_of(q)
     ids = _matching_ids(session, shape)
     if ids is None:
-        return free_text(shape.values[0])
+        return free_text(session, shape.values[0])
     if shape.kind == "name" and not _is_a_name(session, shape, scope):
-        return free_text(shape.values[0])
+        return free_text(session, shape.values[0])
     return Complaint.id.in_(ids)
