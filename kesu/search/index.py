@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -160,8 +161,15 @@ def store(
                 "VALUES (:id, to_tsvector('simple', :tokens)) ON CONFLICT (complaint_id) "
                 + ("DO NOTHING" if keep_newer else "DO UPDATE SET tsv = excluded.tsv")
             ),
-            [{"id": i, "tokens": t} for i, t in rows],
+            [{"id": i, "tokens": _pg_words(t)} for i, t in rows],
         )
+
+
+def _pg_words(tokens: str) -> str:
+    """PostgreSQL's parser reads "so-888" as "so" and the number "-888", so a query split into
+    words (``fulltext.pg_tsquery``: "so" <-> "888") would miss it: store the same words the
+    query is split into."""
+    return re.sub(r"[^\w]+", " ", tokens)
 
 
 def remove(connection: Connection, ids: Iterable[int]) -> None:
