@@ -152,18 +152,22 @@ OPS = st.tuples(
 )
 
 
-def _assert_counted(db: Any) -> None:
+def _assert_counted(db: Any) -> int:
+    """Checks counter == count and returns how many open complaints have an assignee."""
     with db.session(write=False) as session:
         assert loads.check(session) == []
+        return sum(loads.actual_counts(session).values())
 
 
 def test_random_paths_keep_the_counters_equal_to_the_count(db, clock):
     make_staff(db, clock, STAFF)
     ids: list[int] = []
+    most_assigned = 0
 
     @settings(max_examples=25, deadline=None, database=None)
     @given(st.lists(OPS, min_size=1, max_size=14))
     def run(ops: list[tuple[Any, ...]]) -> None:
+        nonlocal most_assigned
         for op in ops:
             clock.advance(minutes=5)
             try:
@@ -174,11 +178,12 @@ def test_random_paths_keep_the_counters_equal_to_the_count(db, clock):
                         _step(session, clock, op, ids)
             except (KesuError, Rollback):
                 pass  # refused or thrown away: nothing of it may stay in the counters
-            _assert_counted(db)
+            most_assigned = max(most_assigned, _assert_counted(db))
 
     run()
-    with db.session(write=False) as session:
-        assert sum(loads.actual_counts(session).values()) > 0  # the paths did assign people
+    # The paths did assign people at some point (they may all be closed or back in a pool at the
+    # end: under CI's derandomized profile the last state has none).
+    assert most_assigned > 0
 
 
 def test_least_loaded_follows_the_counters(db, clock):
