@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,7 +19,8 @@ from kesu.errors import InvalidInput
 from kesu.privacy.masking import mask_json
 from kesu.privacy.masking import mask_phone as mask_phone  # the workbench masks with it
 from kesu.privacy.service import contact_out, shown_text
-from kesu.search.query import is_contact_search, search_condition
+from kesu.search.matching import newest_ids
+from kesu.search.query import is_contact_search, search_condition, walked_text
 from kesu.taxonomy import cache as config_cache
 from kesu.taxonomy.models import Category
 from kesu.web.i18n import gettext as _
@@ -116,12 +117,16 @@ def list_complaints(
     order = (Complaint.due_at.asc(), Complaint.id.asc()) if by_due else (Complaint.id.desc(),)
     after = _after_cursor(_decode_cursor(cursor), by_due) if cursor else None
     branches = query_branches(session, user, filters)
-    if (
-        filters.q
-        and len(branches) > 1
-        and is_contact_search(session, filters.q, scope_filter(user))
-    ):
-        branches = [or_(*branches)]  # a few index look-ups: one pass over their rows
+    walked = None
+    if filters.q and len(branches) > 1:
+        if is_contact_search(session, filters.q, scope_filter(user)):
+            branches = [or_(*branches)]  # a few index look-ups: one pass over their rows
+        elif not by_due:
+            walked = walked_text(session, filters.q, scope_filter(user))
+    if walked is not None:
+        below = _cursor_id(_decode_cursor(cursor)[0]) if cursor else None
+        rows = _newest_matches(session, user, filters, walked, branches, now, below, limit)
+        return _page(rows, limit, by_due)
 
     def page_of(columns: Any, branch: ColumnElement[bool]) -> Any:  # Select of any columns
         stmt = _apply_filters(session, columns, filters, now, user).where(branch)
@@ -138,14 +143,60 @@ def list_complaints(
             by_due,
             limit,
         )
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        next_cursor = _encode_cursor(
-            [last.due_at.isoformat(), last.id] if by_due and last.due_at else [last.id]
+    return _page(rows, limit, by_due)
+
+
+def _page(rows: list[Complaint], limit: int, by_due: bool) -> tuple[list[Complaint], str | None]:
+    """The first ``limit`` rows and the cursor after them (None: no more)."""
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    last = rows[-1]
+    return rows, _encode_cursor(
+        [last.due_at.isoformat(), last.id] if by_due and last.due_at else [last.id]
+    )
+
+
+WALK_CHUNK = 2000  # matches read per step; a step checks them with the scope and filters
+WALK_CHUNK_MAX = 16000  # the step grows while a scope finds few of them (bound parameters)
+
+
+def _newest_matches(
+    session: Session,
+    user: User,
+    filters: ComplaintFilters,
+    text: str,
+    branches: list[ColumnElement[bool]],
+    now: datetime,
+    below: int | None,
+    limit: int,
+) -> list[Complaint]:
+    """The first ``limit + 1`` complaints, newest first, below id ``below``, that match the
+    common free text ``text`` and are in one of ``branches`` with every other filter.
+
+    Reads the matches newest first from the full-text index a chunk at a time and keeps those
+    in scope (kesu.search.matching.walks_matches says why); the cost is bounded by the
+    matches read, and a step ends the walk as soon as the page is full."""
+    others = replace(filters, q=None)
+    scope = or_(*branches)
+    rows: list[Complaint] = []
+    size = WALK_CHUNK
+    while len(rows) <= limit:
+        ids = newest_ids(session, text, below, size)
+        if not ids:
+            break
+        stmt = (
+            _apply_filters(session, select(Complaint), others, now, user)
+            .where(scope, Complaint.id.in_(ids))
+            .order_by(Complaint.id.desc())
+            .limit(limit + 1 - len(rows))
         )
-    return rows, next_cursor
+        rows += list(session.scalars(stmt).unique())
+        if len(ids) < size:
+            break
+        below = ids[-1]
+        size = min(size * 2, WALK_CHUNK_MAX)
+    return rows
 
 
 def _merged(

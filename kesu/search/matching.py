@@ -107,6 +107,29 @@ def text_condition(session: Session, q: str) -> ColumnElement[bool]:
     return exists().where(match, _fts.c.rowid == Complaint.id)
 
 
+def walks_matches(session: Session, q: str) -> bool:
+    """Whether a list with several scope branches should read ``q``'s matches newest first
+    (``newest_ids``) rather than check each row of each branch: SQLite, and matches many.
+
+    Checking a row costs FTS5 a cursor re-open (~0.1 ms), so an agent's three branches
+    checking rows until 51 match took 105 ms p50 at 1,000,000 for a common word; FTS5 reads
+    its own rowids newest first for microseconds each."""
+    if not _is_sqlite(session) or not present(session.connection()):
+        return False
+    return estimate(session, q).matches > FEW
+
+
+def newest_ids(session: Session, q: str, below: int | None, size: int) -> list[int]:
+    """The ids of up to ``size`` complaints matching ``q``, newest first, below ``below``."""
+    found = estimate(session, q)
+    if found.matches == 0:
+        return []
+    stmt = select(_fts.c.rowid).where(_fts.c.tokens.op("MATCH")(fts5_match(found.tokens)))
+    if below is not None:
+        stmt = stmt.where(_fts.c.rowid < below)
+    return list(session.scalars(stmt.order_by(_fts.c.rowid.desc()).limit(size)))
+
+
 def few_ids(session: Session, q: str) -> Select[Any] | None:
     """The ids of the complaints ``q`` matches in the index when they are few (an order or
     tracking number mentioned in the text or a custom field), else None: a part of the

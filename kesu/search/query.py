@@ -169,6 +169,18 @@ def free_text(session: Session, text: str) -> ColumnElement[bool]:
     return matching.text_condition(session, text)
 
 
+def walked_text(session: Session, q: str, scope: ColumnElement[bool] | None) -> str | None:
+    """The text to walk newest first (``matching.newest_ids``) when ``q`` is free text with
+    many matches on SQLite, else None (``search_condition`` serves it)."""
+    shape = shape_of(q)
+    if shape.kind not in ("name", "text"):
+        return None
+    if shape.kind == "name" and _is_a_name(session, shape, scope):
+        return None
+    text = shape.values[0]
+    return text if matching.walks_matches(session, text) else None
+
+
 def search_condition(
     session: Session, q: str, scope: ColumnElement[bool] | None = None
 ) -> ColumnElement[bool]:

@@ -196,6 +196,43 @@ def test_keyset_pages_with_q_are_newest_first_without_gaps(
     assert seen == list(reversed(made))
 
 
+def test_a_common_word_is_walked_newest_first_in_scope_without_gaps(
+    client: Any,
+    agent: dict[str, str],
+    admin: dict[str, str],
+    db: Any,
+    clock: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An agent's common word reads the matches newest first, a chunk at a time (here two,
+    then four), and keeps those in scope: every page in order, none of another team's."""
+    from kesu.complaints import queries
+
+    monkeypatch.setattr(matching, "FEW", -1)  # every word is common
+    monkeypatch.setattr(queries, "WALK_CHUNK", 2)
+    monkeypatch.setattr(queries, "WALK_CHUNK_MAX", 4)
+    teams = ["engineering", "service", None, "engineering", "engineering", "service"] * 3
+    made = [_make(db, clock, content=f"洗衣机第{i}次漏水").number for i in range(len(teams))]
+    for number, team in zip(made, teams, strict=True):
+        _to_team(db, number, team)
+    _make(db, clock, content="与此无关的投诉")
+    with db.session(write=False) as session:  # PostgreSQL's planner makes its own choice
+        assert matching.walks_matches(session, "漏水") == db.url.startswith("sqlite")
+    theirs = [n for n, t in zip(made, teams, strict=True) if t != "engineering"]
+    seen: list[str] = []
+    cursor = None
+    for _ in range(10):
+        params: dict[str, Any] = {"q": "漏水", "limit": 3, **({"cursor": cursor} if cursor else {})}
+        page = client.get("/api/v1/complaints", params=params, headers=agent).json()
+        seen += [item["number"] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert seen == list(reversed(theirs))
+    assert _numbers(client, agent, "漏水", stage="registered") == list(reversed(theirs))[:50]
+    assert _numbers(client, admin, "漏水") == list(reversed(made))
+
+
 def test_ranked_search_puts_the_best_match_first(db: Any, clock: Any) -> None:
     weak = _make(db, clock, title="物流慢", content="物流慢，耳机也有点杂音")
     strong = _make(db, clock, title="耳机杂音", content="耳机杂音很大，换了耳机还是杂音")
