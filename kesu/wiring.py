@@ -15,6 +15,7 @@ def install() -> None:
     from kesu.notify import customer as customer_notify
     from kesu.notify import listeners as notify_listeners
     from kesu.routing import engine as routing_engine
+    from kesu.search import index as search_index
     from kesu.sla import service as sla_service
     from kesu.surveys import service as surveys
     from kesu.triage import service as triage_service
@@ -22,6 +23,7 @@ def install() -> None:
 
     events.subscribe_preparer(triage_service.prepare)
     events.subscribe_preparer(repeats.prepare)  # the text compared for 重复投诉
+    events.subscribe_preparer(search_index.prepare)  # the full-text index's words
     events.subscribe(triage_service.on_event)
     events.subscribe(routing_engine.on_event)
     events.subscribe(sla_service.on_event)

@@ -142,6 +142,35 @@ def test_each_create_in_its_savepoint_keeps_or_loses_its_own_index_row(db: Any, 
         )
 
 
+def test_words_cut_before_the_transaction_are_used_only_for_their_own_text(
+    db: Any, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    body = _body(title="洗碗机漏电", content="洗碗机漏电，碰到外壳手发麻")
+    ahead = registration.prepare(db, body)  # what the API does before the write lock
+    assert index.PREPARED_KEY in ahead
+    cut_inside: list[tuple[str, ...]] = []  # what the index segments inside the transaction
+    real = index.index_tokens
+
+    def counted(*texts: str, **kw: Any) -> list[str]:
+        cut_inside.append(texts)
+        return real(*texts, **kw)
+
+    monkeypatch.setattr(index, "index_tokens", counted)
+    with db.session() as session:
+        fresh, _ = registration.create_complaint(session, clock, CUSTOMER, body, prepared=ahead)
+    assert not [t for t in cut_inside if body.content in t]  # the prepared words were used
+    stale = dict(ahead)
+    stale[index.PREPARED_KEY] = (("冰箱", "冰箱不制冷"), ["冰箱", "制冷"])
+    other = _body(title="烤箱", content="烤箱温度不准")
+    with db.session() as session:
+        kept, _ = registration.create_complaint(session, clock, CUSTOMER, other, prepared=stale)
+    assert [t for t in cut_inside if other.content in t]  # cut again: prepared for another text
+    with db.session(write=False) as session:
+        assert _in_index(session, "漏电") == [fresh.id]
+        assert _in_index(session, "烤箱 温度") == [kept.id]
+        assert _in_index(session, "制冷") == []
+
+
 def test_core_statements_on_complaints_are_indexed_too(db: Any, clock: Any) -> None:
     complaint = _make(db, clock, title="耳机", content="耳机左边没声音")
     with db.session() as session:
