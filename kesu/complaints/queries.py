@@ -20,7 +20,7 @@ from kesu.privacy.masking import mask_json
 from kesu.privacy.masking import mask_phone as mask_phone  # the workbench masks with it
 from kesu.privacy.service import contact_out, shown_text
 from kesu.search.matching import newest_ids
-from kesu.search.query import is_contact_search, search_condition, walked_text
+from kesu.search.query import list_plan, search_condition
 from kesu.taxonomy import cache as config_cache
 from kesu.taxonomy.models import Category
 from kesu.web.i18n import gettext as _
@@ -117,16 +117,14 @@ def list_complaints(
     order = (Complaint.due_at.asc(), Complaint.id.asc()) if by_due else (Complaint.id.desc(),)
     after = _after_cursor(_decode_cursor(cursor), by_due) if cursor else None
     branches = query_branches(session, user, filters)
-    walked = None
     if filters.q and len(branches) > 1:
-        if is_contact_search(session, filters.q, scope_filter(user)):
+        plan = list_plan(session, filters.q, scope_filter(user))
+        if plan.kind == "few":
             branches = [or_(*branches)]  # a few index look-ups: one pass over their rows
-        elif not by_due:
-            walked = walked_text(session, filters.q, scope_filter(user))
-    if walked is not None:
-        below = _cursor_id(_decode_cursor(cursor)[0]) if cursor else None
-        rows = _newest_matches(session, user, filters, walked, branches, now, below, limit)
-        return _page(rows, limit, by_due)
+        elif plan.kind == "walk" and not by_due:
+            below = _cursor_id(_decode_cursor(cursor)[0]) if cursor else None
+            rows = _newest_matches(session, user, filters, plan.tokens, branches, now, below, limit)
+            return _page(rows, limit, by_due)
 
     def page_of(columns: Any, branch: ColumnElement[bool]) -> Any:  # Select of any columns
         stmt = _apply_filters(session, columns, filters, now, user).where(branch)
@@ -165,24 +163,24 @@ def _newest_matches(
     session: Session,
     user: User,
     filters: ComplaintFilters,
-    text: str,
+    tokens: tuple[str, ...],
     branches: list[ColumnElement[bool]],
     now: datetime,
     below: int | None,
     limit: int,
 ) -> list[Complaint]:
-    """The first ``limit + 1`` complaints, newest first, below id ``below``, that match the
-    common free text ``text`` and are in one of ``branches`` with every other filter.
+    """The first ``limit + 1`` complaints, newest first, below id ``below``, that match every
+    one of the common ``tokens`` and are in one of ``branches`` with every other filter.
 
     Reads the matches newest first from the full-text index a chunk at a time and keeps those
-    in scope (kesu.search.matching.walks_matches says why); the cost is bounded by the
+    in scope (kesu.search.matching.walks_common says why); the cost is bounded by the
     matches read, and a step ends the walk as soon as the page is full."""
     others = replace(filters, q=None)
     scope = or_(*branches)
     rows: list[Complaint] = []
     size = WALK_CHUNK
     while len(rows) <= limit:
-        ids = newest_ids(session, text, below, size)
+        ids = newest_ids(session, tokens, below, size)
         if not ids:
             break
         stmt = (

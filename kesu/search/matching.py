@@ -42,7 +42,7 @@ from kesu.search.fulltext import fts5_match, lexemes, pg_tsquery, query_tokens
 from kesu.search.index import FTS_TABLE, PG_TABLE, VOCAB_TABLE, present
 
 # At most this many estimated matches: read them from the index first (and let a list read
-# all its scope branches at once, kesu.search.query.is_contact_search).
+# all its scope branches at once, kesu.search.query.list_plan).
 FEW = 5000
 
 _fts = table(FTS_TABLE, column("rowid"), column("tokens"))
@@ -86,13 +86,6 @@ def estimate(session: Session, q: str) -> Estimate:
     return Estimate(tokens, fewest if len(terms) == 1 else total * share)
 
 
-def is_few(session: Session, q: str) -> bool:
-    if not present(session.connection()):
-        return False
-    found = estimate(session, q)
-    return 0 <= found.matches <= FEW
-
-
 def text_condition(session: Session, q: str) -> ColumnElement[bool]:
     """Complaints whose indexed tokens contain every token of ``q``."""
     found = estimate(session, q)
@@ -107,24 +100,20 @@ def text_condition(session: Session, q: str) -> ColumnElement[bool]:
     return exists().where(match, _fts.c.rowid == Complaint.id)
 
 
-def walks_matches(session: Session, q: str) -> bool:
-    """Whether a list with several scope branches should read ``q``'s matches newest first
-    (``newest_ids``) rather than check each row of each branch: SQLite, and matches many.
+def walks_common(session: Session, found: Estimate) -> bool:
+    """Whether a list with several scope branches should read the matches of ``found`` newest
+    first (``newest_ids``) rather than check each row of each branch: SQLite, matches many.
 
     Checking a row costs FTS5 a cursor re-open (~0.1 ms), so an agent's three branches
     checking rows until 51 match took 105 ms p50 at 1,000,000 for a common word; FTS5 reads
     its own rowids newest first for microseconds each."""
-    if not _is_sqlite(session) or not present(session.connection()):
-        return False
-    return estimate(session, q).matches > FEW
+    return _is_sqlite(session) and found.matches > FEW
 
 
-def newest_ids(session: Session, q: str, below: int | None, size: int) -> list[int]:
-    """The ids of up to ``size`` complaints matching ``q``, newest first, below ``below``."""
-    found = estimate(session, q)
-    if found.matches == 0:
-        return []
-    stmt = select(_fts.c.rowid).where(_fts.c.tokens.op("MATCH")(fts5_match(found.tokens)))
+def newest_ids(session: Session, tokens: Sequence[str], below: int | None, size: int) -> list[int]:
+    """The ids of up to ``size`` complaints matching all ``tokens``, newest first, below
+    ``below`` (SQLite)."""
+    stmt = select(_fts.c.rowid).where(_fts.c.tokens.op("MATCH")(fts5_match(tokens)))
     if below is not None:
         stmt = stmt.where(_fts.c.rowid < below)
     return list(session.scalars(stmt.order_by(_fts.c.rowid.desc()).limit(size)))

@@ -65,16 +65,33 @@ def shape_of(q: str) -> Shape:
     return Shape("text", (text,))
 
 
-def is_contact_search(session: Session, q: str, scope: ColumnElement[bool] | None) -> bool:
-    """Whether ``q``'s matches are few (a number, email, phone, order number, a name somebody
-    in scope has, or free text whose words are rare in the full-text index), so a list reads
-    them once with the whole scope as one condition instead of once per scope branch."""
+@dataclass(frozen=True)
+class ListPlan:
+    """How a list with several scope branches reads ``q`` (``list_plan``)."""
+
+    kind: Literal["few", "walk", "branches"]
+    tokens: tuple[str, ...] = ()  # "walk": the tokens whose matches are read newest first
+
+
+def list_plan(session: Session, q: str, scope: ColumnElement[bool] | None) -> ListPlan:
+    """``few``: the matches are few (a number, email, phone, order number, a name somebody in
+    scope has, or free text whose words are rare in the full-text index), so the list reads
+    them once with the whole scope as one condition. ``walk``: free text matching many
+    complaints on SQLite, read newest first from the index (kesu.search.matching
+    .walks_common). ``branches``: each scope branch with ``search_condition``."""
     shape = shape_of(q)
+    if shape.kind not in ("name", "text"):
+        return ListPlan("few")
     if shape.kind == "name" and _is_a_name(session, shape, scope):
-        return True
-    if shape.kind in ("name", "text"):
-        return matching.is_few(session, shape.values[0])
-    return True
+        return ListPlan("few")
+    if not index.present(session.connection()):
+        return ListPlan("branches")
+    found = matching.estimate(session, shape.values[0])
+    if 0 <= found.matches <= matching.FEW:
+        return ListPlan("few")
+    if matching.walks_common(session, found):
+        return ListPlan("walk", found.tokens)
+    return ListPlan("branches")
 
 
 def _is_a_name(session: Session, shape: Shape, scope: ColumnElement[bool] | None) -> bool:
@@ -167,18 +184,6 @@ def free_text(session: Session, text: str) -> ColumnElement[bool]:
             Complaint.content.like(like, escape="\\"),
         )
     return matching.text_condition(session, text)
-
-
-def walked_text(session: Session, q: str, scope: ColumnElement[bool] | None) -> str | None:
-    """The text to walk newest first (``matching.newest_ids``) when ``q`` is free text with
-    many matches on SQLite, else None (``search_condition`` serves it)."""
-    shape = shape_of(q)
-    if shape.kind not in ("name", "text"):
-        return None
-    if shape.kind == "name" and _is_a_name(session, shape, scope):
-        return None
-    text = shape.values[0]
-    return text if matching.walks_matches(session, text) else None
 
 
 def search_condition(
